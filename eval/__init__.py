@@ -1,0 +1,1 @@
+"""Evaluation stage: scores retrieval and answers against gold question files."""

@@ -1,0 +1,1 @@
+"""Retrieval and answering stage: hybrid search over the index and cited answers."""

