@@ -84,3 +84,54 @@ class Answer:
         if include_hits:
             d["hits"] = [h.to_dict() for h in self.hits]
         return d
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional restrictions on retrieval. Dates compare as ISO strings (``YYYY-MM-DD`` prefixes)."""
+
+    sources: tuple[str, ...] = ()
+    docs: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def accepts(self, chunk: Chunk) -> bool:
+        if self.sources and (chunk.source or "") not in self.sources:
+            return False
+        if self.docs and chunk.doc not in self.docs:
+            return False
+        if self.date_from or self.date_to:
+            if not chunk.date:
+                return False
+            day = chunk.date[:10]
+            if self.date_from and day < self.date_from[:10]:
+                return False
+            if self.date_to and day > self.date_to[:10]:
+                return False
+        return True
+
+    @property
+    def empty(self) -> bool:
+        return not (self.sources or self.docs or self.date_from or self.date_to)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """An indexed document: its id (path relative to the corpus root), size and article/chunk counts."""
+
+    doc: str
+    chars: int
+    sha256: str
+    articles: int
+    chunks: int
+    titles: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.doc,
+            "chars": self.chars,
+            "sha256": self.sha256,
+            "articles": self.articles,
+            "chunks": self.chunks,
+            "titles": list(self.titles),
+        }
