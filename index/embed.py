@@ -64,7 +64,9 @@ class SentenceTransformerEmbedder:
                 "pip install torch==2.13.0 && pip install -e '.[st]'"
             ) from e
         self._m = SentenceTransformer(model, device="cpu")
-        self.dim = int(self._m.get_sentence_embedding_dimension() or 0)
+        # sentence-transformers 6 renamed the method (the old name warns); support both.
+        get_dim = getattr(self._m, "get_embedding_dimension", None) or self._m.get_sentence_embedding_dimension
+        self.dim = int(get_dim() or 0)
         self.max_tokens = int(getattr(self._m, "max_seq_length", 512) or 512)
         self.model_id = f"sentence-transformers/{model}"
         self._qp, self._pp = query_prefix, passage_prefix

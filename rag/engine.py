@@ -2,6 +2,245 @@
 
 The CLI, the HTTP service and the evaluation harness all go through one ``Engine``. It is built once
 (the model loads at construction, never at import) and passed around explicitly: no global singleton.
-Reads use an immutable snapshot of the index; an update builds a new snapshot and swaps the reference,
-so reads keep being served while documents are added or deleted.
+Reads use an immutable snapshot of the index; an update builds a new generation, loads it, and swaps
+the reference under a lock, so reads keep being served while documents are added or deleted.
 """
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from index.build import BuildReport, ChunkParams, Source, build_index, check_doc_id, collect_sources, current_generation
+from index.cache import EmbeddingCache
+from index.embed import Embedder, make_embedder
+from index.errors import InputError
+from index.lexicon import Lexicon
+from index.snapshot import IndexSnapshot, load_snapshot
+from rag.answer import AnswerParams, abstain, compose
+from rag.query import Query, analyze
+from rag.retrieve import FusionWeights
+from rag.retrieve import search as hybrid_search
+from rag.settings import Settings
+from rag.types import Answer, DocumentInfo, Filters, Hit
+
+ProgressFn = Callable[[int, int], None]
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    kwargs: dict[str, Any] = {}
+    if settings.embedder == "sentence-transformers":
+        kwargs["model"] = settings.embedder_model
+    return make_embedder(settings.embedder, **kwargs)
+
+
+class Engine:
+    def __init__(self, settings: Settings, embedder: Embedder, lexicon: Lexicon, llm: Any = None) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.lexicon = lexicon
+        self.llm = llm
+        self.weights = FusionWeights()
+        self.answer_params = AnswerParams()
+        self._snapshot: IndexSnapshot | None = None
+        self._write_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        progress: bool | ProgressFn = False,
+        sync_corpus: bool = True,
+    ) -> Engine:
+        """Load the model and the index; index ``settings.corpus`` first when the index lacks it.
+
+        Syncing only adds or replaces corpus files whose content changed (by hash), so opening an
+        up-to-date index embeds nothing.
+        """
+        emb = embedder or build_embedder(settings)
+        lex = Lexicon.load(settings.cache_dir)
+        llm = None
+        if settings.llm_url:
+            from rag.llm import make_llm_client
+
+            llm = make_llm_client(settings)
+        eng = cls(settings, emb, lex, llm)
+        if sync_corpus and (settings.corpus.is_dir() or current_generation(settings.index_dir) is None):
+            if settings.corpus.exists():
+                eng.index_paths([settings.corpus], progress=progress)
+        eng.reload()
+        return eng
+
+    def reload(self) -> None:
+        snap = load_snapshot(self.settings.index_dir, self.embedder.model_id, self.embedder.dim)
+        self._snapshot = snap
+
+    @property
+    def snapshot(self) -> IndexSnapshot:
+        if self._snapshot is None:
+            self.reload()
+        assert self._snapshot is not None
+        return self._snapshot
+
+    @property
+    def ready(self) -> bool:
+        return self._snapshot is not None
+
+    # ---------------------------------------------------------------- indexing
+
+    def _build(self, upsert: list[Source], remove: list[str] = (), progress: bool | ProgressFn = False,
+               rebuild: bool = False) -> BuildReport:  # type: ignore[assignment]
+        cb = _progress_bar(progress)
+        try:
+            with EmbeddingCache(self.settings.cache_dir / "embeddings.sqlite", self.embedder.model_id,
+                                self.embedder.dim) as cache:
+                report = build_index(
+                    self.settings.index_dir, self.embedder, upsert=upsert, remove=list(remove),
+                    store=self.settings.vector_store, params=ChunkParams(self.settings.chunk_tokens),
+                    cache=cache, lexicon=lambda: self.lexicon, rebuild=rebuild, progress=cb,
+                )
+        finally:
+            close = getattr(cb, "close", None)
+            if callable(close):
+                close()
+        return report
+
+    def index_paths(self, paths: list[Path], progress: bool | ProgressFn = False, rebuild: bool = False) -> BuildReport:
+        sources = collect_sources(paths)
+        with self._write_lock:
+            report = self._build(sources, progress=progress, rebuild=rebuild)
+            if report.changed or self._snapshot is None or rebuild:
+                self._swap()
+        return report
+
+    def add_document(self, name: str, text: str) -> DocumentInfo:
+        doc = check_doc_id(name)
+        if not text.strip():
+            raise InputError(f"{doc}: the document is empty")
+        with self._write_lock:
+            self._build([Source(doc, text)])
+            self._swap()
+        return self.document_info(doc)
+
+    def delete_document(self, doc: str) -> None:
+        self.snapshot.document(doc)  # NotFoundError for an unknown id
+        with self._write_lock:
+            self._build([], remove=[doc])
+            self._swap()
+
+    def _swap(self) -> None:
+        old = self._snapshot
+        self._snapshot = load_snapshot(self.settings.index_dir, self.embedder.model_id, self.embedder.dim)
+        del old  # readers holding the old snapshot keep it alive until they finish
+
+    # ---------------------------------------------------------------- documents
+
+    def documents(self) -> list[DocumentInfo]:
+        return [self.document_info(d) for d in sorted(self.snapshot.documents)]
+
+    def document_info(self, doc: str) -> DocumentInfo:
+        r = self.snapshot.document(doc)
+        return DocumentInfo(doc=r.doc, chars=len(r.text), sha256=r.sha256, articles=r.articles, chunks=r.chunks,
+                            titles=r.titles)
+
+    def document_text(self, doc: str) -> str:
+        return self.snapshot.document(doc).text
+
+    def stats(self) -> dict[str, Any]:
+        s = self.snapshot
+        return {
+            "documents": len(s.documents),
+            "chunks": s.size,
+            "model_id": self.embedder.model_id,
+            "dim": self.embedder.dim,
+            "vector_store": s.manifest.get("vector_store", "faiss"),
+            "generation": s.generation,
+        }
+
+    # ---------------------------------------------------------------- reads
+
+    def analyze(self, question: str) -> Query:
+        q = question.strip()
+        if not q:
+            raise InputError("the question is empty")
+        return analyze(q, self.lexicon)
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
+        if k < 1:
+            raise InputError("k must be at least 1")
+        q = self.analyze(query)
+        return hybrid_search(self.snapshot, self.embedder, q, k=k, candidates=max(self.settings.candidates, k),
+                             filters=filters, mode=mode, weights=self.weights)
+
+    def _extractive(self, question: str, filters: Filters | None) -> tuple[Query, Answer, IndexSnapshot]:
+        t0 = time.perf_counter()
+        snap = self.snapshot
+        q = self.analyze(question)
+        hits = hybrid_search(snap, self.embedder, q, k=self.settings.top_k, candidates=self.settings.candidates,
+                             filters=filters, weights=self.weights)
+        t1 = time.perf_counter()
+        texts = {h.chunk.doc: snap.documents[h.chunk.doc].text for h in hits}
+        if hits:
+            ans = compose(q, hits, texts, self.lexicon, snap.df_text, snap.df_gloss, snap.size, self.answer_params)
+        else:
+            ans = abstain(q.text, hits)
+        t2 = time.perf_counter()
+        ans.timings_ms = {"retrieve": _ms(t1 - t0), "answer": _ms(t2 - t1), "total": _ms(t2 - t0)}
+        return q, ans, snap
+
+    def ask(self, question: str, filters: Filters | None = None) -> Answer:
+        _, ans, _ = self._extractive(question, filters)
+        if self.llm is None or ans.abstained and not ans.hits:
+            return ans
+        from rag.generate import llm_answer
+
+        t0 = time.perf_counter()
+        out = llm_answer(question.strip(), ans.hits, ans, self.llm, self.settings)
+        out.timings_ms = {**ans.timings_ms, "llm": _ms(time.perf_counter() - t0)}
+        out.timings_ms["total"] = ans.timings_ms["total"] + out.timings_ms["llm"]
+        return out
+
+    def ask_stream(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Text deltas, then the final Answer (whose text is authoritative)."""
+        _, ans, _ = self._extractive(question, filters)
+        if self.llm is not None and ans.hits:
+            from rag.generate import llm_answer_stream
+
+            yield from llm_answer_stream(question.strip(), ans.hits, ans, self.llm, self.settings)
+            return
+        for i, line in enumerate(ans.text.split("\n")):
+            yield ("\n" if i else "") + line
+        yield ans
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 2)
+
+
+def _progress_bar(progress: bool | ProgressFn) -> ProgressFn | None:
+    if callable(progress):
+        return progress
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    bar: list[Any] = []
+
+    def cb(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, unit="chunk", desc="embedding", dynamic_ncols=True))
+        bar[0].n = done
+        bar[0].refresh()
+
+    def close() -> None:
+        if bar:
+            bar[0].close()
+
+    cb.close = close  # type: ignore[attr-defined]
+    return cb

@@ -1,0 +1,400 @@
+"""Build and update the on-disk index: parse, chunk, embed (only what changed), store.
+
+Layout of an index directory::
+
+    <index_dir>/CURRENT           name of the live generation (replaced atomically)
+    <index_dir>/gen-000007/       manifest.json, chunks.sqlite (documents, chunks, vectors, tokens),
+                                  vectors/ (the vector store), lexical/ (BM25 indexes)
+    <index_dir>/.lock             serialises writers across processes
+
+A build writes a complete new generation into a staging directory and only then points ``CURRENT``
+at it with ``os.replace``: a crash or a rejected input mid-build leaves the previous generation live
+and loadable. SQLite holds every chunk's vector, so unchanged chunks are copied, never re-embedded,
+and the vector store and BM25 indexes are derived data rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from hashlib import sha256
+from pathlib import Path
+
+import numpy as np
+
+from index.cache import EmbeddingCache, embed_with_cache
+from index.chunk import chunk_articles
+from index.embed import Embedder
+from index.errors import IndexMismatchError, InputError, NotFoundError
+from index.lexical import chunk_gloss_tokens, chunk_tokens, save_lexical
+from index.lexicon import Lexicon
+from index.parse import parse_document, read_document
+from index.store import make_vector_store
+from index.types import Chunk
+
+FORMAT = 1
+CHUNKER_VERSION = 1  # bump when parsing/chunking output changes, so documents are re-chunked
+SUPPORTED = (".txt", ".md")
+
+
+@dataclass(frozen=True)
+class ChunkParams:
+    max_tokens: int = 200
+    hard_max_tokens: int = 512
+
+    def to_dict(self) -> dict[str, int]:
+        return {"max_tokens": self.max_tokens, "hard_max_tokens": self.hard_max_tokens, "version": CHUNKER_VERSION}
+
+
+@dataclass
+class Source:
+    """A document to index: its id (path relative to the indexed root) and exact text."""
+
+    doc: str
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class BuildReport:
+    files: int = 0
+    articles: int = 0
+    chunks: int = 0
+    embedded: int = 0  # texts actually run through the model
+    reused: int = 0  # chunks whose vectors were copied or found in the cache
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    generation: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def collect_sources(paths: Sequence[Path]) -> list[Source]:
+    """Documents under ``paths``: a directory contributes every .txt/.md file below it (ids relative
+    to it); a file contributes itself (id = its name). Explicitly named bad files are errors."""
+    out: dict[str, Source] = {}
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise NotFoundError(f"no such file or directory: {p}")
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED)
+            for f in files:
+                if any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                doc = f.relative_to(p).as_posix()
+                out[doc] = Source(doc, read_document(f))
+        else:
+            if p.suffix.lower() not in SUPPORTED:
+                raise InputError(f"{p}: unsupported file type {p.suffix or '(none)'}; supported: .txt, .md")
+            out[p.name] = Source(p.name, read_document(p))
+    return list(out.values())
+
+
+def check_doc_id(doc: str) -> str:
+    """Reject ids that could escape a directory or confuse a URL (used for uploads too)."""
+    d = doc.strip()
+    if not d or d.startswith(("/", "\\")) or "\\" in d or "\x00" in d:
+        raise InputError(f"invalid document name {doc!r}")
+    parts = d.split("/")
+    if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
+        raise InputError(f"invalid document name {doc!r}: no '..', hidden or empty path parts")
+    if Path(d).suffix.lower() not in SUPPORTED:
+        raise InputError(f"unsupported file type for {doc!r}; supported: .txt, .md")
+    return d
+
+
+# ---------------------------------------------------------------------------------------------------
+# generations
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    cur = index_dir / "CURRENT"
+    if not cur.exists():
+        return None
+    gen = index_dir / cur.read_text(encoding="utf-8").strip()
+    return gen if (gen / "manifest.json").exists() else None
+
+
+def read_manifest(gen: Path) -> dict:
+    with (gen / "manifest.json").open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+def check_manifest(manifest: dict, model_id: str, dim: int, params: ChunkParams | None, where: Path) -> None:
+    """Refuse to mix vectors of different models, dimensions or chunkings in one index."""
+    problems = []
+    if manifest.get("format") != FORMAT:
+        problems.append(f"format {manifest.get('format')} (this version writes {FORMAT})")
+    if manifest.get("model_id") != model_id:
+        problems.append(f"model {manifest.get('model_id')!r} (configured: {model_id!r})")
+    if manifest.get("dim") != dim:
+        problems.append(f"dimension {manifest.get('dim')} (configured: {dim})")
+    if params is not None and manifest.get("chunking") != params.to_dict():
+        problems.append(f"chunking {manifest.get('chunking')} (configured: {params.to_dict()})")
+    if problems:
+        raise IndexMismatchError(
+            f"the index at {where} was built with " + "; ".join(problems)
+            + ". Rebuild it with `rag index --rebuild`, or use another RAG_INDEX_NAME / RAG_DATA_DIR."
+        )
+
+
+@contextmanager
+def _writer_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+_SCHEMA = """
+CREATE TABLE documents (doc TEXT PRIMARY KEY, text TEXT NOT NULL, sha256 TEXT NOT NULL,
+                        articles INTEGER NOT NULL, titles TEXT NOT NULL);
+CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, article INTEGER NOT NULL, title TEXT NOT NULL,
+                     source TEXT, date TEXT, section TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+                     text TEXT NOT NULL, context TEXT NOT NULL, hash TEXT NOT NULL,
+                     tokens TEXT NOT NULL, gloss TEXT NOT NULL, vector BLOB NOT NULL);
+CREATE INDEX chunks_doc ON chunks(doc);
+"""
+
+
+@dataclass
+class _DocRows:
+    text: str
+    sha256: str
+    articles: int
+    titles: list[str]
+    chunks: list[Chunk]
+    tokens: list[str]  # space-joined token strings, one per chunk
+    gloss: list[str]
+    vectors: list[np.ndarray | None]
+
+
+def _load_doc_rows(db: sqlite3.Connection) -> dict[str, _DocRows]:
+    docs: dict[str, _DocRows] = {}
+    for r in db.execute("SELECT doc, text, sha256, articles, titles FROM documents"):
+        docs[r["doc"]] = _DocRows(r["text"], r["sha256"], r["articles"], json.loads(r["titles"]), [], [], [], [])
+    for r in db.execute("SELECT * FROM chunks ORDER BY id"):
+        d = docs[r["doc"]]
+        d.chunks.append(_row_chunk(r))
+        d.tokens.append(r["tokens"])
+        d.gloss.append(r["gloss"])
+        d.vectors.append(np.frombuffer(r["vector"], dtype=np.float32))
+    return docs
+
+
+def _row_chunk(r: sqlite3.Row) -> Chunk:
+    return Chunk(
+        doc=r["doc"], article=r["article"], title=r["title"], source=r["source"], date=r["date"],
+        section=r["section"], start=r["start"], end=r["end"], text=r["text"], context=r["context"],
+    )
+
+
+def build_index(
+    index_dir: Path,
+    embedder: Embedder,
+    *,
+    upsert: Sequence[Source] = (),
+    remove: Sequence[str] = (),
+    store: str = "faiss",
+    params: ChunkParams | None = None,
+    cache: EmbeddingCache | None = None,
+    lexicon: Lexicon | Callable[[], Lexicon] | None = None,
+    rebuild: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Add/replace ``upsert`` documents and drop ``remove`` ids; write a new generation if anything
+    changed. ``progress(done, total)`` is called while embedding. Unknown ``remove`` ids raise."""
+    t0 = time.perf_counter()
+    params = params or ChunkParams()
+    report = BuildReport(files=len(upsert))
+    with _writer_lock(index_dir):
+        prev_gen = None if rebuild else current_generation(index_dir)
+        prev: dict[str, _DocRows] = {}
+        if prev_gen is not None:
+            manifest = read_manifest(prev_gen)
+            check_manifest(manifest, embedder.model_id, embedder.dim, params, index_dir)
+            db = _connect(prev_gen / "chunks.sqlite")
+            try:
+                prev = _load_doc_rows(db)
+            finally:
+                db.close()
+        for doc in remove:
+            if doc not in prev:
+                raise NotFoundError(f"no document {doc!r} in the index")
+        docs = {d: rows for d, rows in prev.items() if d not in set(remove)}
+        report.removed = [d for d in remove]
+
+        # parse + chunk what is new or changed
+        todo: list[tuple[str, _DocRows]] = []
+        for src in upsert:
+            old = docs.get(src.doc)
+            if old is not None and old.sha256 == src.sha256:
+                continue
+            articles = parse_document(src.doc, src.text)
+            chunks = chunk_articles(articles, src.text, embedder.count_tokens, params.max_tokens, params.hard_max_tokens)
+            rows = _DocRows(src.text, src.sha256, len(articles), [a.title for a in articles], chunks, [], [], [])
+            todo.append((src.doc, rows))
+            (report.updated if old is not None else report.added).append(src.doc)
+
+        if not report.changed and prev_gen is not None:
+            report.generation = prev_gen.name
+            _fill_counts(report, docs)
+            report.seconds = time.perf_counter() - t0
+            return report
+
+        # vectors: reuse by content hash (previous generation, then the cache), embed the rest
+        known: dict[str, np.ndarray] = {}
+        for rows in prev.values():
+            for c, v in zip(rows.chunks, rows.vectors, strict=True):
+                if v is not None:
+                    known[c.content_hash] = v
+        lex: Lexicon | None = None
+        pending: list[Chunk] = []
+        for _, rows in todo:
+            if lex is None and rows.chunks:
+                lex = lexicon() if callable(lexicon) else lexicon
+            rows.tokens = [" ".join(chunk_tokens(c)) for c in rows.chunks]
+            rows.gloss = [" ".join(chunk_gloss_tokens(c, lex)) if lex else "" for c in rows.chunks]
+            rows.vectors = [known.get(c.content_hash) for c in rows.chunks]
+            pending.extend(c for c, v in zip(rows.chunks, rows.vectors, strict=True) if v is None)
+        report.reused += sum(len(r.chunks) for _, r in todo) - len(pending)
+        if pending:
+            te = time.perf_counter()
+            done = [0]
+
+            def tick(n: int) -> None:
+                done[0] += n
+                if progress:
+                    progress(done[0], len(pending))
+
+            own_cache = cache is None
+            c = cache or EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
+            try:
+                hashes = {p.content_hash for p in pending}
+                cached = c.get_many(sorted(hashes))
+                report.reused += sum(1 for p in pending if p.content_hash in cached)
+                report.embedded = len(hashes) - len(cached)
+                vecs = embed_with_cache(
+                    embedder, [p.embed_text for p in pending], [p.content_hash for p in pending], c, progress=tick
+                )
+            finally:
+                if own_cache:
+                    c.close()
+            report.embed_seconds = time.perf_counter() - te
+            fresh = {p.content_hash: v for p, v in zip(pending, vecs, strict=True)}
+            for _, rows in todo:
+                rows.vectors = [v if v is not None else fresh[ch.content_hash] for ch, v in zip(rows.chunks, rows.vectors, strict=True)]
+        for d, rows in todo:
+            docs[d] = rows
+
+        report.generation = _write_generation(index_dir, docs, embedder, store, params)
+        _fill_counts(report, docs)
+        _prune_generations(index_dir, keep={report.generation, prev_gen.name if prev_gen else ""})
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _fill_counts(report: BuildReport, docs: dict[str, _DocRows]) -> None:
+    report.articles = sum(r.articles for r in docs.values())
+    report.chunks = sum(len(r.chunks) for r in docs.values())
+
+
+def _write_generation(index_dir: Path, docs: dict[str, _DocRows], embedder: Embedder, store: str, params: ChunkParams) -> str:
+    n = 1 + max((int(p.name[4:]) for p in index_dir.glob("gen-*") if p.name[4:].isdigit()), default=0)
+    name = f"gen-{n:06d}"
+    staging = index_dir / f".staging-{name}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        db = _connect(staging / "chunks.sqlite")
+        db.executescript(_SCHEMA)
+        ids: list[int] = []
+        vectors: list[np.ndarray] = []
+        tokens: list[list[str]] = []
+        gloss: list[list[str]] = []
+        cid = 0
+        for doc in sorted(docs):
+            rows = docs[doc]
+            db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?)",
+                (doc, rows.text, rows.sha256, rows.articles, json.dumps(rows.titles, ensure_ascii=False)),
+            )
+            for c, tok, gl, v in zip(rows.chunks, rows.tokens, rows.gloss, rows.vectors, strict=True):
+                assert v is not None
+                vec = np.asarray(v, dtype=np.float32)
+                db.execute(
+                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (cid, c.doc, c.article, c.title, c.source, c.date, c.section, c.start, c.end, c.text,
+                     c.context, c.content_hash, tok, gl, vec.tobytes()),
+                )
+                ids.append(cid)
+                vectors.append(vec)
+                tokens.append(tok.split())
+                gloss.append(gl.split())
+                cid += 1
+        db.commit()
+        db.close()
+        vs = make_vector_store(store, embedder.dim, staging / "vectors")
+        if ids:
+            vs.add(np.asarray(ids, dtype=np.int64), np.vstack(vectors))
+        vs.save(staging / "vectors")
+        save_lexical(staging / "lexical", tokens, gloss)
+        manifest = {
+            "format": FORMAT,
+            "model_id": embedder.model_id,
+            "dim": embedder.dim,
+            "vector_store": store,
+            "chunking": params.to_dict(),
+            "documents": {d: {"sha256": r.sha256, "chars": len(r.text), "chunks": len(r.chunks)} for d, r in sorted(docs.items())},
+            "chunks": len(ids),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        close = getattr(vs, "close", None)
+        if callable(close):
+            close()
+        staging.rename(index_dir / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    tmp = index_dir / "CURRENT.tmp"
+    tmp.write_text(name, encoding="utf-8")
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    tmp.replace(index_dir / "CURRENT")
+    return name
+
+
+def _prune_generations(index_dir: Path, keep: set[str]) -> None:
+    """Keep the live and the previous generation (a reader may still hold the previous one open)."""
+    for p in index_dir.iterdir():
+        if p.name.startswith("gen-") and p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(".staging-"):
+            shutil.rmtree(p, ignore_errors=True)

@@ -1,0 +1,136 @@
+"""A persistent embedding cache keyed by (model id, content hash).
+
+Embedding is the slowest step of indexing (the bundled model does ~2 passages/s here), so a text whose
+content hash was embedded before with the same model is never embedded again, even when it is indexed
+into a different index directory: the cache lives in ``Settings.cache_dir``, shared by all indexes
+(the approach of simonw/llm's ``embeddings`` table). Keying on the model id keeps vectors of different
+models (or dimensions) apart.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from index.embed import Embedder
+
+# SQLite caps the number of host parameters per statement; stay well below every version's limit.
+_CHUNK = 500
+
+
+class EmbeddingCache:
+    """SQLite store of float32 vectors; WAL mode so readers never block on an indexing writer."""
+
+    def __init__(self, path: Path, model_id: str, dim: int) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.model_id, self.dim = path, model_id, dim
+        # One connection per instance; a busy timeout lets concurrent processes wait for the writer.
+        self._db = sqlite3.connect(str(path), timeout=30.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS embeddings ("
+            " model_id TEXT NOT NULL, content_hash TEXT NOT NULL, dim INTEGER NOT NULL,"
+            " vector BLOB NOT NULL, PRIMARY KEY (model_id, content_hash))"
+        )
+        self._db.commit()
+
+    def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached vectors for the hashes that have one; misses are simply absent from the result."""
+        out: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        for i in range(0, len(unique), _CHUNK):
+            part = unique[i : i + _CHUNK]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                f"SELECT content_hash, vector FROM embeddings"
+                f" WHERE model_id = ? AND dim = ? AND content_hash IN ({marks})",
+                [self.model_id, self.dim, *part],
+            )
+            for h, blob in rows:
+                v = np.frombuffer(blob, dtype=np.float32)
+                if v.shape == (self.dim,):
+                    out[h] = v.copy()
+        return out
+
+    def put_many(self, items: Mapping[str, np.ndarray]) -> None:
+        """Store vectors in one transaction (so a crash never leaves half a batch)."""
+        rows = []
+        for h, v in items.items():
+            a = np.ascontiguousarray(v, dtype=np.float32).reshape(-1)
+            if a.shape != (self.dim,):
+                raise ValueError(f"vector for {h!r} has {a.size} dimensions, expected {self.dim}")
+            rows.append((self.model_id, h, self.dim, a.tobytes()))
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO embeddings (model_id, content_hash, dim, vector) VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+    def __len__(self) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM embeddings WHERE model_id = ?", (self.model_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> EmbeddingCache:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def embed_with_cache(
+    embedder: Embedder,
+    texts: Sequence[str],
+    hashes: Sequence[str],
+    cache: EmbeddingCache,
+    batch_size: int = 16,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Vectors for ``texts`` in input order, embedding only cache misses.
+
+    Each batch is written to the cache as soon as it is embedded, so an interrupted indexing run
+    resumes where it stopped. ``progress`` receives the number of texts embedded in each batch
+    (cache hits are reported once up front), so a progress bar over ``len(texts)`` reaches the end.
+    """
+    if len(texts) != len(hashes):
+        raise ValueError(f"{len(texts)} texts but {len(hashes)} hashes")
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    found = cache.get_many(hashes)
+    # Embed each missing hash once, even if the same text appears several times.
+    missing: dict[str, str] = {}
+    for t, h in zip(texts, hashes, strict=True):
+        if h not in found and h not in missing:
+            missing[h] = t
+    n_hits = len(texts) - sum(1 for h in hashes if h not in found)
+    if progress is not None and n_hits:
+        progress(n_hits)
+    todo = list(missing.items())
+    for i in range(0, len(todo), batch_size):
+        batch = todo[i : i + batch_size]
+        vecs = np.asarray(embedder.encode_documents([t for _, t in batch]), dtype=np.float32)
+        new = {h: vecs[j] for j, (h, _) in enumerate(batch)}
+        cache.put_many(new)
+        found.update(new)
+        if progress is not None:
+            # Count duplicates of a batch's hashes too, so the total reported equals len(texts).
+            done = {h for h, _ in batch}
+            progress(sum(1 for h in hashes if h in done))
+    if not texts:
+        return np.zeros((0, cache.dim), dtype=np.float32)
+    return np.stack([found[h] for h in hashes]).astype(np.float32, copy=False)

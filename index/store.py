@@ -1,0 +1,326 @@
+"""Vector stores: exact inner-product search over L2-normalised chunk vectors.
+
+Two backends behind one protocol, chosen by name from ``VECTOR_STORES``:
+
+* ``faiss`` (default): an in-memory ``IndexIDMap2(IndexFlatIP)``; exact search is cheap because the
+  corpora are small, and it avoids the recall loss and training step of approximate indexes.
+  ``save(dir)`` writes ``dir/vectors.faiss``.
+* ``milvus``: a real Milvus Lite database (optional extra ``milvus``), for people who want to grow into
+  a Milvus server later. See ``MilvusLiteStore`` for how its self-persisting file fits the caller's
+  build-in-a-new-directory-then-swap scheme.
+
+Ids are int64 chunk row ids. ``search`` returns ``(scores, ids)`` of shape ``(n_queries, k)``, best
+first; where fewer than ``k`` vectors exist the row is padded with id ``-1`` and score ``PAD_SCORE``.
+Adding an id that is already present replaces its vector (both backends upsert), so re-indexing a
+changed chunk never leaves a stale duplicate behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from index.errors import ConfigError, IndexMismatchError, NotFoundError
+
+PAD_SCORE = float(-np.finfo(np.float32).max)  # what faiss itself reports for missing neighbours
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """An id -> vector map with exact top-k inner-product search."""
+
+    dim: int
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def remove(self, ids: np.ndarray) -> None: ...
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def __len__(self) -> int: ...
+
+    def save(self, directory: Path) -> None: ...
+
+
+def _ids(ids: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
+
+
+def _matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
+    m = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
+    if m.ndim == 1:
+        m = m.reshape(1, -1)
+    if m.ndim != 2 or m.shape[1] != dim:
+        raise ValueError(f"expected vectors of dimension {dim}, got shape {m.shape}")
+    return m
+
+
+def _check_add(ids: np.ndarray, vecs: np.ndarray) -> None:
+    if len(ids) != len(vecs):
+        raise ValueError(f"{len(ids)} ids but {len(vecs)} vectors")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("duplicate ids in one add() call")
+    if (ids < 0).any():
+        raise ValueError("ids must be non-negative (-1 is the padding id)")
+
+
+def _empty_result(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((n, k), PAD_SCORE, dtype=np.float32), np.full((n, k), -1, dtype=np.int64)
+
+
+class FaissStore:
+    """Exact search with faiss; the whole index lives in memory and is written as one file."""
+
+    FILENAME = "vectors.faiss"
+
+    def __init__(self, dim: int, directory: Path | None = None) -> None:
+        import faiss  # loaded at construction, keeping `import index.store` light
+
+        self._faiss = faiss
+        self.dim = int(dim)
+        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        # `directory` is accepted for symmetry with MilvusLiteStore: faiss only touches disk in save().
+
+    @classmethod
+    def load(cls, dim: int, directory: Path) -> FaissStore:
+        import faiss
+
+        path = Path(directory) / cls.FILENAME
+        if not path.is_file():
+            raise NotFoundError(f"no faiss index at {path}; build the index first")
+        store = cls(dim)
+        index = faiss.read_index(str(path))
+        if index.d != store.dim:
+            raise IndexMismatchError(f"{path} holds {index.d}-dimensional vectors, expected {store.dim}")
+        store._index = index
+        return store
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids, vecs = _ids(ids), _matrix(vectors, self.dim)
+        _check_add(ids, vecs)
+        if len(ids) == 0:
+            return
+        self.remove(ids)  # upsert: IndexIDMap2 would otherwise keep both the old and the new vector
+        self._index.add_with_ids(vecs, ids)
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = _ids(ids)
+        if len(ids) and self._index.ntotal:
+            self._index.remove_ids(self._faiss.IDSelectorBatch(ids))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        q = _matrix(queries, self.dim)
+        if k <= 0 or len(q) == 0:
+            return _empty_result(len(q), max(k, 0))
+        if self._index.ntotal == 0:
+            return _empty_result(len(q), k)
+        scores, ids = self._index.search(q, k)
+        return scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._faiss.write_index(self._index, str(directory / self.FILENAME))
+
+
+class MilvusLiteStore:
+    """Milvus Lite (an embedded Milvus in one local file), metric IP over a FLAT index.
+
+    Milvus Lite persists by itself into ``<directory>/milvus.db``, so the database always lives inside
+    a store directory:
+
+    * ``MilvusLiteStore(dim, directory)`` opens (or creates) ``directory/milvus.db`` directly; this is
+      what a build into a fresh staging directory should do, and ``save(directory)`` on the same
+      directory then only flushes.
+    * Without a directory the store works in a private temporary directory (removed on ``close()``).
+    * ``save(other)`` for a different directory flushes, closes the client (so the file is consistent
+      and no server holds it), copies the database file(s) into ``other``, then reopens the original.
+
+    The caller's atomic directory swap therefore works unchanged: it only ever renames whole
+    directories, each of which holds a self-contained ``milvus.db``.
+    """
+
+    FILENAME = "milvus.db"
+    COLLECTION = "chunks"
+
+    def __init__(self, dim: int, directory: Path | None = None, *, _keep: bool = False) -> None:
+        try:
+            from pymilvus import MilvusClient
+        except ImportError as e:  # pragma: no cover - depends on the optional extra
+            raise ConfigError(
+                "the milvus vector store needs the optional extra: pip install 'pymilvus[milvus_lite]'"
+            ) from e
+        self._client_cls = MilvusClient
+        self.dim = int(dim)
+        self._tmp: str | None = None
+        if directory is None:
+            self._tmp = tempfile.mkdtemp(prefix="rag-milvus-")
+            directory = Path(self._tmp)
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._client: Any = None
+        self._open()
+        if not _keep and self._client.has_collection(self.COLLECTION):
+            # A new store is empty, even if a previous build left a database in this directory.
+            self._client.drop_collection(self.COLLECTION)
+            self._create_collection()
+            self._client.load_collection(self.COLLECTION)
+
+    @property
+    def uri(self) -> str:
+        return str(self.directory / self.FILENAME)
+
+    def _open(self) -> None:
+        self._client = self._client_cls(uri=self.uri)
+        if not self._client.has_collection(self.COLLECTION):
+            self._create_collection()
+        self._client.load_collection(self.COLLECTION)
+
+    def _create_collection(self) -> None:
+        from pymilvus import DataType
+
+        schema = self._client_cls.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+        params = self._client.prepare_index_params()
+        params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+        self._client.create_collection(self.COLLECTION, schema=schema, index_params=params)
+
+    @classmethod
+    def load(cls, dim: int, directory: Path) -> MilvusLiteStore:
+        path = Path(directory) / cls.FILENAME
+        if not path.exists():
+            raise NotFoundError(f"no Milvus Lite database at {path}; build the index first")
+        store = cls(dim, directory, _keep=True)
+        stored = store._stored_dim()
+        if stored != store.dim:
+            store.close()
+            raise IndexMismatchError(f"{path} holds {stored}-dimensional vectors, expected {dim}")
+        return store
+
+    def _stored_dim(self) -> int:
+        info = self._client.describe_collection(self.COLLECTION)
+        for field in info["fields"]:
+            if field["name"] == "vector":
+                return int(field["params"]["dim"])
+        return -1
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids, vecs = _ids(ids), _matrix(vectors, self.dim)
+        _check_add(ids, vecs)
+        if len(ids) == 0:
+            return
+        rows = [{"id": int(i), "vector": v.tolist()} for i, v in zip(ids, vecs, strict=True)]
+        for start in range(0, len(rows), 1000):  # keep each gRPC message small
+            self._client.upsert(self.COLLECTION, rows[start : start + 1000])
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = _ids(ids)
+        if len(ids):
+            self._client.delete(self.COLLECTION, ids=[int(i) for i in ids])
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        q = _matrix(queries, self.dim)
+        scores, out_ids = _empty_result(len(q), max(k, 0))
+        if k <= 0 or len(q) == 0 or len(self) == 0:
+            return scores, out_ids
+        res = self._client.search(
+            self.COLLECTION,
+            data=[row.tolist() for row in q],
+            limit=k,
+            output_fields=["id"],
+            search_params={"metric_type": "IP"},
+        )
+        for r, hits in enumerate(res):
+            for c, hit in enumerate(list(hits)[:k]):
+                out_ids[r, c] = int(hit["id"])
+                scores[r, c] = float(hit["distance"])
+        return scores, out_ids
+
+    def __len__(self) -> int:
+        res = self._client.query(self.COLLECTION, filter="", output_fields=["count(*)"])
+        return int(res[0]["count(*)"])
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        self._client.flush(self.COLLECTION)
+        if directory.resolve() == self.directory.resolve():
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        self._shutdown()  # the database must be closed for its files to be a consistent copy
+        try:
+            for src in self.directory.iterdir():
+                if src.name.startswith(self.FILENAME):
+                    dst = directory / src.name
+                    if src.is_dir():
+                        shutil.copytree(src, dst, dirs_exist_ok=True)
+                    else:
+                        shutil.copy2(src, dst)
+        finally:
+            self._open()
+
+    def _shutdown(self) -> None:
+        """Close the client *and* the embedded server.
+
+        ``MilvusClient.close()`` alone leaves Milvus Lite's in-process server running with a lock on
+        the database directory, so after the caller renames the directory the same process could not
+        open it again. Releasing the server closes the database and drops the lock. Consequence: keep
+        at most one open store per database directory per process.
+        """
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        try:
+            from milvus_lite.server_manager import server_manager_instance
+        except ImportError:  # pragma: no cover - a remote Milvus has no local server to release
+            return
+        release = getattr(server_manager_instance, "release_server", None)
+        if release is not None:
+            release(self.uri)
+
+    def close(self) -> None:
+        """Release the database; the store is unusable afterwards. Safe to call twice."""
+        self._shutdown()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+class StoreFactory(Protocol):
+    """A store class: calling it makes an empty store, ``load`` opens a saved one."""
+
+    def __call__(self, dim: int, directory: Path | None = None) -> VectorStore: ...
+
+    def load(self, dim: int, directory: Path) -> VectorStore: ...
+
+
+VECTOR_STORES: dict[str, StoreFactory] = {
+    "faiss": FaissStore,
+    "milvus": MilvusLiteStore,
+}
+
+
+def _lookup(name: str) -> StoreFactory:
+    try:
+        return VECTOR_STORES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown vector store {name!r}; choose one of: {', '.join(sorted(VECTOR_STORES))}"
+        ) from None
+
+
+def make_vector_store(name: str, dim: int, directory: Path | None = None) -> VectorStore:
+    """A new, empty store. Give ``directory`` (the staging directory of a build) so Milvus writes there."""
+    return _lookup(name)(dim, directory)
+
+
+def load_vector_store(name: str, dim: int, directory: Path) -> VectorStore:
+    """Open the store saved in ``directory``; raises NotFoundError if nothing was saved there."""
+    return _lookup(name).load(dim, directory)

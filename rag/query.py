@@ -1,0 +1,77 @@
+"""Query analysis: what a question asks for, in the terms each index field understands.
+
+An English question over Chinese text is expanded with Chinese words from CC-CEDICT for the ``text``
+field and reduced to English stems for the ``gloss`` field; a Chinese question (either script) is
+normalised to simplified and segmented. Years, figures and Latin-script names are kept apart: they
+are the constraints an answer must satisfy (a question about 2027 is not answered by a 2026 figure).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from index.lexicon import ENGLISH_STOPWORDS, Lexicon, english_stems
+from index.normalize import normalize, tokenize
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*\b|\b[A-Za-z]*\d+[A-Za-z]+[A-Za-z0-9]*\b")
+
+# question words that are capitalised at a sentence start but are no names
+_NOT_NAMES = frozenset(
+    "what which who whom whose when where why how is are was were do does did according around by in on "
+    "the a an for of to and or if as at from with".split()
+)
+
+
+@dataclass
+class Query:
+    text: str
+    lang: str  # "en" or "zh"
+    text_terms: dict[str, float] = field(default_factory=dict)  # for the BM25 "text" field
+    gloss_terms: dict[str, float] = field(default_factory=dict)  # for the BM25 "gloss" field
+    years: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # Latin-script names / codes as typed (lower-cased)
+    translations: list[str] = field(default_factory=list)  # Chinese words an English question maps to
+
+
+def detect_lang(text: str) -> str:
+    han = len(_HAN.findall(text))
+    latin = len(_LATIN.findall(text))
+    return "zh" if han and han * 2 >= latin * 0.5 else "en"
+
+
+def analyze(text: str, lexicon: Lexicon | None, translation_weight: float = 0.35) -> Query:
+    lang = detect_lang(text)
+    q = Query(text=text, lang=lang)
+    for t in tokenize(text):
+        q.text_terms[t] = q.text_terms.get(t, 0.0) + 1.0
+    q.years = sorted(set(m.group(0) for m in _YEAR.finditer(text)))
+    names = []
+    for m in _NAME.finditer(text):
+        w = m.group(0)
+        if w.lower() in _NOT_NAMES or w.lower() in ENGLISH_STOPWORDS or _YEAR.fullmatch(w):
+            continue
+        names.append(normalize(w))
+    q.names = list(dict.fromkeys(names))
+    if lexicon is not None:
+        if lang == "en":
+            stems = english_stems(normalize(text))
+            for s in stems:
+                q.gloss_terms[s] = q.gloss_terms.get(s, 0.0) + 1.0
+            for w, sc in lexicon.translate(stems):
+                q.translations.append(w)
+                for t in tokenize(w):
+                    q.text_terms[t] = max(q.text_terms.get(t, 0.0), translation_weight * sc)
+        else:
+            for t in list(q.text_terms):
+                if _HAN.search(t):
+                    for g in lexicon.gloss(t):
+                        q.gloss_terms[g] = max(q.gloss_terms.get(g, 0.0), 0.3)
+                else:
+                    for s in english_stems(t):
+                        q.gloss_terms[s] = max(q.gloss_terms.get(s, 0.0), 1.0)
+    return q
