@@ -186,7 +186,7 @@ def plot_baselines(result: dict[str, Any], path: str | Path, title: str = "") ->
         ax.set_ylim(0, 1.08)
         ax.set_ylabel("score")
         ax.set_title(title or f"Retrievers on the same chunks (n={result['n_answerable']} answerable)")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(names), fontsize=8, frameon=False)
         fig.tight_layout()
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)

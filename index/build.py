@@ -51,7 +51,11 @@ class ChunkParams:
     hard_max_tokens: int = 512
 
     def to_dict(self) -> dict[str, int]:
-        return {"max_tokens": self.max_tokens, "hard_max_tokens": self.hard_max_tokens, "version": CHUNKER_VERSION}
+        return {
+            "max_tokens": self.max_tokens,
+            "hard_max_tokens": self.hard_max_tokens,
+            "version": CHUNKER_VERSION,
+        }
 
 
 @dataclass
@@ -150,7 +154,8 @@ def check_manifest(manifest: dict, model_id: str, dim: int, params: ChunkParams 
         problems.append(f"chunking {manifest.get('chunking')} (configured: {params.to_dict()})")
     if problems:
         raise IndexMismatchError(
-            f"the index at {where} was built with " + "; ".join(problems)
+            f"the index at {where} was built with "
+            + "; ".join(problems)
             + ". Rebuild it with `rag index --rebuild`, or use another RAG_INDEX_NAME / RAG_DATA_DIR."
         )
 
@@ -198,7 +203,9 @@ class _DocRows:
 def _load_doc_rows(db: sqlite3.Connection) -> dict[str, _DocRows]:
     docs: dict[str, _DocRows] = {}
     for r in db.execute("SELECT doc, text, sha256, articles, titles FROM documents"):
-        docs[r["doc"]] = _DocRows(r["text"], r["sha256"], r["articles"], json.loads(r["titles"]), [], [], [], [])
+        docs[r["doc"]] = _DocRows(
+            r["text"], r["sha256"], r["articles"], json.loads(r["titles"]), [], [], [], []
+        )
     for r in db.execute("SELECT * FROM chunks ORDER BY id"):
         d = docs[r["doc"]]
         d.chunks.append(_row_chunk(r))
@@ -210,8 +217,16 @@ def _load_doc_rows(db: sqlite3.Connection) -> dict[str, _DocRows]:
 
 def _row_chunk(r: sqlite3.Row) -> Chunk:
     return Chunk(
-        doc=r["doc"], article=r["article"], title=r["title"], source=r["source"], date=r["date"],
-        section=r["section"], start=r["start"], end=r["end"], text=r["text"], context=r["context"],
+        doc=r["doc"],
+        article=r["article"],
+        title=r["title"],
+        source=r["source"],
+        date=r["date"],
+        section=r["section"],
+        start=r["start"],
+        end=r["end"],
+        text=r["text"],
+        context=r["context"],
     )
 
 
@@ -257,8 +272,12 @@ def build_index(
             if old is not None and old.sha256 == src.sha256:
                 continue
             articles = parse_document(src.doc, src.text)
-            chunks = chunk_articles(articles, src.text, embedder.count_tokens, params.max_tokens, params.hard_max_tokens)
-            rows = _DocRows(src.text, src.sha256, len(articles), [a.title for a in articles], chunks, [], [], [])
+            chunks = chunk_articles(
+                articles, src.text, embedder.count_tokens, params.max_tokens, params.hard_max_tokens
+            )
+            rows = _DocRows(
+                src.text, src.sha256, len(articles), [a.title for a in articles], chunks, [], [], []
+            )
             todo.append((src.doc, rows))
             (report.updated if old is not None else report.added).append(src.doc)
 
@@ -294,22 +313,29 @@ def build_index(
                     progress(done[0], len(pending))
 
             own_cache = cache is None
-            c = cache or EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
+            ec = cache or EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
             try:
                 hashes = {p.content_hash for p in pending}
-                cached = c.get_many(sorted(hashes))
+                cached = ec.get_many(sorted(hashes))
                 report.reused += sum(1 for p in pending if p.content_hash in cached)
                 report.embedded = len(hashes) - len(cached)
                 vecs = embed_with_cache(
-                    embedder, [p.embed_text for p in pending], [p.content_hash for p in pending], c, progress=tick
+                    embedder,
+                    [p.embed_text for p in pending],
+                    [p.content_hash for p in pending],
+                    ec,
+                    progress=tick,
                 )
             finally:
                 if own_cache:
-                    c.close()
+                    ec.close()
             report.embed_seconds = time.perf_counter() - te
             fresh = {p.content_hash: v for p, v in zip(pending, vecs, strict=True)}
             for _, rows in todo:
-                rows.vectors = [v if v is not None else fresh[ch.content_hash] for ch, v in zip(rows.chunks, rows.vectors, strict=True)]
+                rows.vectors = [
+                    v if v is not None else fresh[ch.content_hash]
+                    for ch, v in zip(rows.chunks, rows.vectors, strict=True)
+                ]
         for d, rows in todo:
             docs[d] = rows
 
@@ -325,7 +351,9 @@ def _fill_counts(report: BuildReport, docs: dict[str, _DocRows]) -> None:
     report.chunks = sum(len(r.chunks) for r in docs.values())
 
 
-def _write_generation(index_dir: Path, docs: dict[str, _DocRows], embedder: Embedder, store: str, params: ChunkParams) -> str:
+def _write_generation(
+    index_dir: Path, docs: dict[str, _DocRows], embedder: Embedder, store: str, params: ChunkParams
+) -> str:
     n = 1 + max((int(p.name[4:]) for p in index_dir.glob("gen-*") if p.name[4:].isdigit()), default=0)
     name = f"gen-{n:06d}"
     staging = index_dir / f".staging-{name}"
@@ -350,8 +378,23 @@ def _write_generation(index_dir: Path, docs: dict[str, _DocRows], embedder: Embe
                 vec = np.asarray(v, dtype=np.float32)
                 db.execute(
                     "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (cid, c.doc, c.article, c.title, c.source, c.date, c.section, c.start, c.end, c.text,
-                     c.context, c.content_hash, tok, gl, vec.tobytes()),
+                    (
+                        cid,
+                        c.doc,
+                        c.article,
+                        c.title,
+                        c.source,
+                        c.date,
+                        c.section,
+                        c.start,
+                        c.end,
+                        c.text,
+                        c.context,
+                        c.content_hash,
+                        tok,
+                        gl,
+                        vec.tobytes(),
+                    ),
                 )
                 ids.append(cid)
                 vectors.append(vec)
@@ -371,11 +414,16 @@ def _write_generation(index_dir: Path, docs: dict[str, _DocRows], embedder: Embe
             "dim": embedder.dim,
             "vector_store": store,
             "chunking": params.to_dict(),
-            "documents": {d: {"sha256": r.sha256, "chars": len(r.text), "chunks": len(r.chunks)} for d, r in sorted(docs.items())},
+            "documents": {
+                d: {"sha256": r.sha256, "chars": len(r.text), "chunks": len(r.chunks)}
+                for d, r in sorted(docs.items())
+            },
             "chunks": len(ids),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         close = getattr(vs, "close", None)
         if callable(close):
             close()
@@ -394,7 +442,6 @@ def _write_generation(index_dir: Path, docs: dict[str, _DocRows], embedder: Embe
 def _prune_generations(index_dir: Path, keep: set[str]) -> None:
     """Keep the live and the previous generation (a reader may still hold the previous one open)."""
     for p in index_dir.iterdir():
-        if p.name.startswith("gen-") and p.name not in keep:
-            shutil.rmtree(p, ignore_errors=True)
-        elif p.name.startswith(".staging-"):
+        stale_gen = p.name.startswith("gen-") and p.name not in keep
+        if stale_gen or p.name.startswith(".staging-"):
             shutil.rmtree(p, ignore_errors=True)

@@ -5,6 +5,10 @@ A chunk never crosses an article and is always one contiguous span of the docume
 of one section are packed greedily up to ``max_tokens`` (counting the context header, because that is
 what the embedder sees); a block that is too large is split at sentence boundaries and a table by whole
 rows, with its caption and column header repeated in the context instead of the text.
+
+Packing stays within ``max_tokens``; the one exception is a section heading glued to the first piece of
+an oversized block (a lone heading would be a useless chunk), which may go up to ``hard_max_tokens``.
+Nothing ever exceeds ``hard_max_tokens`` (the embedder's window): the last resort is a character split.
 """
 
 from __future__ import annotations

@@ -65,7 +65,9 @@ class SentenceTransformerEmbedder:
             ) from e
         self._m = SentenceTransformer(model, device="cpu")
         # sentence-transformers 6 renamed the method (the old name warns); support both.
-        get_dim = getattr(self._m, "get_embedding_dimension", None) or self._m.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self._m, "get_embedding_dimension", None) or self._m.get_sentence_embedding_dimension
+        )
         self.dim = int(get_dim() or 0)
         self.max_tokens = int(getattr(self._m, "max_seq_length", 512) or 512)
         self.model_id = f"sentence-transformers/{model}"
@@ -101,5 +103,7 @@ def make_embedder(name: str, **kwargs: object) -> Embedder:
     try:
         factory = EMBEDDERS[name]
     except KeyError:
-        raise ConfigError(f"unknown embedder {name!r}; choose one of: {', '.join(sorted(EMBEDDERS))}") from None
+        raise ConfigError(
+            f"unknown embedder {name!r}; choose one of: {', '.join(sorted(EMBEDDERS))}"
+        ) from None
     return factory(**kwargs)

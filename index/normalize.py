@@ -86,6 +86,20 @@ def _jieba() -> Any:
     return tok
 
 
+def to_simplified(text: str) -> str:
+    """Character-level traditional -> simplified only (no NFKC, no case folding, no vocabulary)."""
+    return _t2s()(text)
+
+
+def is_traditional(text: str) -> bool:
+    """Whether the text is written in traditional characters (so an answer can reply in kind).
+
+    Compare this rather than ``normalize(text)`` with the input: ``normalize`` also changes
+    full-width punctuation, letter case and regional vocabulary, which says nothing about the script.
+    """
+    return to_simplified(text) != text
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width -> half-width), traditional -> simplified (+ regional vocabulary), case folding.
 

@@ -74,28 +74,56 @@ def load_snapshot(index_dir: Path, model_id: str, dim: int) -> IndexSnapshot:
         counts: dict[str, int] = {}
         df_text: Counter[str] = Counter()
         df_gloss: Counter[str] = Counter()
-        for r in db.execute('SELECT id, doc, article, title, source, date, section, start, "end", text, context, vector, tokens, gloss FROM chunks ORDER BY id'):
+        for r in db.execute(
+            'SELECT id, doc, article, title, source, date, section, start, "end", text, context, vector, tokens, gloss FROM chunks ORDER BY id'
+        ):
             if r["id"] != len(chunks):
                 raise NotFoundError(f"index at {gen} is damaged (chunk ids not contiguous); rebuild it")
             chunks.append(
-                Chunk(doc=r["doc"], article=r["article"], title=r["title"], source=r["source"], date=r["date"],
-                      section=r["section"], start=r["start"], end=r["end"], text=r["text"], context=r["context"])
+                Chunk(
+                    doc=r["doc"],
+                    article=r["article"],
+                    title=r["title"],
+                    source=r["source"],
+                    date=r["date"],
+                    section=r["section"],
+                    start=r["start"],
+                    end=r["end"],
+                    text=r["text"],
+                    context=r["context"],
+                )
             )
             vecs.append(r["vector"])
             df_text.update(set(r["tokens"].split()))
             df_gloss.update(set(r["gloss"].split()))
             counts[r["doc"]] = counts.get(r["doc"], 0) + 1
         docs = {
-            r["doc"]: DocRecord(r["doc"], r["text"], r["sha256"], r["articles"], tuple(json.loads(r["titles"])),
-                                counts.get(r["doc"], 0))
+            r["doc"]: DocRecord(
+                r["doc"],
+                r["text"],
+                r["sha256"],
+                r["articles"],
+                tuple(json.loads(r["titles"])),
+                counts.get(r["doc"], 0),
+            )
             for r in db.execute("SELECT doc, text, sha256, articles, titles FROM documents")
         }
     finally:
         db.close()
     vectors = (
-        np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(vecs), dim) if vecs else np.zeros((0, dim), np.float32)
+        np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(vecs), dim)
+        if vecs
+        else np.zeros((0, dim), np.float32)
     )
     store = load_vector_store(manifest.get("vector_store", "faiss"), dim, gen / "vectors")
     return IndexSnapshot(
-        gen.name, manifest, chunks, vectors, store, load_lexical(gen / "lexical"), docs, dict(df_text), dict(df_gloss)
+        gen.name,
+        manifest,
+        chunks,
+        vectors,
+        store,
+        load_lexical(gen / "lexical"),
+        docs,
+        dict(df_text),
+        dict(df_gloss),
     )

@@ -45,6 +45,8 @@ class VectorStore(Protocol):
 
     def save(self, directory: Path) -> None: ...
 
+    def close(self) -> None: ...
+
 
 def _ids(ids: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
@@ -129,6 +131,9 @@ class FaissStore:
         directory.mkdir(parents=True, exist_ok=True)
         self._faiss.write_index(self._index, str(directory / self.FILENAME))
 
+    def close(self) -> None:
+        """Nothing to release (the index is plain memory); present so callers can close any store."""
+
 
 class MilvusLiteStore:
     """Milvus Lite (an embedded Milvus in one local file), metric IP over a FLAT index.
@@ -165,7 +170,7 @@ class MilvusLiteStore:
             directory = Path(self._tmp)
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._client: Any = None
+        self._client: Any
         self._open()
         if not _keep and self._client.has_collection(self.COLLECTION):
             # A new store is empty, even if a previous build left a database in this directory.

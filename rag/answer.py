@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from index.lexical import gloss_tokens
 from index.lexicon import Lexicon
-from index.normalize import normalize, tokenize
+from index.normalize import is_traditional, normalize, tokenize
 from index.types import Chunk
 from rag.query import Query
 from rag.types import Answer, Citation, Hit
@@ -58,7 +58,7 @@ class Sentence:
 def question_script(question: str) -> str:
     if not re.search(r"[\u4e00-\u9fff]", question):
         return "en"
-    return "zh-Hans" if normalize(question) == question.casefold() else "zh-Hant"
+    return "zh-Hant" if is_traditional(question) else "zh-Hans"
 
 
 def split_sentences(chunk: Chunk) -> list[tuple[int, int]]:
@@ -101,7 +101,11 @@ def score_sentences(
     """Every sentence of the top hits, scored by how much of the question (IDF-weighted) it covers."""
     asks_qty = bool(_ASKS_QUANTITY.search(query.text))
     wt = {t: w * _idf(df_text, n_chunks, t) for t, w in query.text_terms.items()}
-    wg = {t: w * _idf(df_gloss, n_chunks, t) for t, w in query.gloss_terms.items()} if query.lang == "en" else {}
+    wg = (
+        {t: w * _idf(df_gloss, n_chunks, t) for t, w in query.gloss_terms.items()}
+        if query.lang == "en"
+        else {}
+    )
     # an English question is judged on its own words (gloss field); a Chinese one on its segmented words
     total = sum(wg.values()) if wg else sum(wt.values())
     out: list[Sentence] = []
@@ -175,8 +179,19 @@ def compose(
         n = len(citations) + 1
         c = s.chunk
         citations.append(
-            Citation(n=n, chunk_id=c.id, doc=c.doc, title=c.title, source=c.source, date=c.date, start=c.start,
-                     end=c.end, quote=s.text, quote_start=s.start, quote_end=s.end)
+            Citation(
+                n=n,
+                chunk_id=c.id,
+                doc=c.doc,
+                title=c.title,
+                source=c.source,
+                date=c.date,
+                start=c.start,
+                end=c.end,
+                quote=s.text,
+                quote_start=s.start,
+                quote_end=s.end,
+            )
         )
         shown = _INLINE_REFS.sub("", s.text).strip()
         parts.append(f"{shown} [{n}]")
@@ -184,8 +199,13 @@ def compose(
 
 
 def abstain(question: str, hits: list[Hit]) -> Answer:
-    return Answer(question=question, text=ABSTAIN_MESSAGES[question_script(question)], citations=[],
-                  abstained=True, hits=hits)
+    return Answer(
+        question=question,
+        text=ABSTAIN_MESSAGES[question_script(question)],
+        citations=[],
+        abstained=True,
+        hits=hits,
+    )
 
 
 def _overlap(a: Sentence, b: Sentence) -> bool:

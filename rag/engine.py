@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from index.build import BuildReport, ChunkParams, Source, build_index, check_doc_id, collect_sources, current_generation
+from index.build import (
+    BuildReport,
+    ChunkParams,
+    Source,
+    build_index,
+    check_doc_id,
+    collect_sources,
+    current_generation,
+)
 from index.cache import EmbeddingCache
 from index.embed import Embedder, make_embedder
 from index.errors import InputError
@@ -38,10 +46,12 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 class Engine:
-    def __init__(self, settings: Settings, embedder: Embedder, lexicon: Lexicon, llm: Any = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, lexicon: Lexicon | None = None, llm: Any = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.lexicon = lexicon
+        self._lexicon = lexicon
         self.llm = llm
         self.weights = FusionWeights()
         self.answer_params = AnswerParams()
@@ -56,30 +66,37 @@ class Engine:
         settings: Settings,
         embedder: Embedder | None = None,
         progress: bool | ProgressFn = False,
-        sync_corpus: bool = True,
+        sync_corpus: bool | None = None,
     ) -> Engine:
-        """Load the model and the index; index ``settings.corpus`` first when the index lacks it.
+        """Load the model and the index.
 
-        Syncing only adds or replaces corpus files whose content changed (by hash), so opening an
-        up-to-date index embeds nothing.
+        ``sync_corpus``: True indexes ``settings.corpus`` (only files whose content changed, by hash,
+        so an up-to-date index embeds nothing); None (default) does so only when no index exists yet.
         """
         emb = embedder or build_embedder(settings)
-        lex = Lexicon.load(settings.cache_dir)
         llm = None
         if settings.llm_url:
             from rag.llm import make_llm_client
 
             llm = make_llm_client(settings)
-        eng = cls(settings, emb, lex, llm)
-        if sync_corpus and (settings.corpus.is_dir() or current_generation(settings.index_dir) is None):
-            if settings.corpus.exists():
-                eng.index_paths([settings.corpus], progress=progress)
+        eng = cls(settings, emb, None, llm)
+        _ = eng.lexicon  # load at startup, not on the first question
+        missing = current_generation(settings.index_dir) is None
+        if (sync_corpus or (sync_corpus is None and missing)) and settings.corpus.exists():
+            eng.index_paths([settings.corpus], progress=progress)
         eng.reload()
         return eng
 
     def reload(self) -> None:
         snap = load_snapshot(self.settings.index_dir, self.embedder.model_id, self.embedder.dim)
         self._snapshot = snap
+
+    @property
+    def lexicon(self) -> Lexicon:
+        # loaded on first use: re-indexing an unchanged corpus never needs it
+        if self._lexicon is None:
+            self._lexicon = Lexicon.load(self.settings.cache_dir)
+        return self._lexicon
 
     @property
     def snapshot(self) -> IndexSnapshot:
@@ -94,16 +111,29 @@ class Engine:
 
     # ---------------------------------------------------------------- indexing
 
-    def _build(self, upsert: list[Source], remove: list[str] = (), progress: bool | ProgressFn = False,
-               rebuild: bool = False) -> BuildReport:  # type: ignore[assignment]
+    def _build(
+        self,
+        upsert: list[Source],
+        remove: Sequence[str] = (),
+        progress: bool | ProgressFn = False,
+        rebuild: bool = False,
+    ) -> BuildReport:
         cb = _progress_bar(progress)
         try:
-            with EmbeddingCache(self.settings.cache_dir / "embeddings.sqlite", self.embedder.model_id,
-                                self.embedder.dim) as cache:
+            with EmbeddingCache(
+                self.settings.cache_dir / "embeddings.sqlite", self.embedder.model_id, self.embedder.dim
+            ) as cache:
                 report = build_index(
-                    self.settings.index_dir, self.embedder, upsert=upsert, remove=list(remove),
-                    store=self.settings.vector_store, params=ChunkParams(self.settings.chunk_tokens),
-                    cache=cache, lexicon=lambda: self.lexicon, rebuild=rebuild, progress=cb,
+                    self.settings.index_dir,
+                    self.embedder,
+                    upsert=upsert,
+                    remove=list(remove),
+                    store=self.settings.vector_store,
+                    params=ChunkParams(self.settings.chunk_tokens),
+                    cache=cache,
+                    lexicon=lambda: self.lexicon,
+                    rebuild=rebuild,
+                    progress=cb,
                 )
         finally:
             close = getattr(cb, "close", None)
@@ -111,7 +141,9 @@ class Engine:
                 close()
         return report
 
-    def index_paths(self, paths: list[Path], progress: bool | ProgressFn = False, rebuild: bool = False) -> BuildReport:
+    def index_paths(
+        self, paths: list[Path], progress: bool | ProgressFn = False, rebuild: bool = False
+    ) -> BuildReport:
         sources = collect_sources(paths)
         with self._write_lock:
             report = self._build(sources, progress=progress, rebuild=rebuild)
@@ -137,7 +169,8 @@ class Engine:
     def _swap(self) -> None:
         old = self._snapshot
         self._snapshot = load_snapshot(self.settings.index_dir, self.embedder.model_id, self.embedder.dim)
-        del old  # readers holding the old snapshot keep it alive until they finish
+        if old is not None:
+            old.close()  # a no-op for FAISS; Milvus Lite must release its server for the old directory
 
     # ---------------------------------------------------------------- documents
 
@@ -146,8 +179,14 @@ class Engine:
 
     def document_info(self, doc: str) -> DocumentInfo:
         r = self.snapshot.document(doc)
-        return DocumentInfo(doc=r.doc, chars=len(r.text), sha256=r.sha256, articles=r.articles, chunks=r.chunks,
-                            titles=r.titles)
+        return DocumentInfo(
+            doc=r.doc,
+            chars=len(r.text),
+            sha256=r.sha256,
+            articles=r.articles,
+            chunks=r.chunks,
+            titles=r.titles,
+        )
 
     def document_text(self, doc: str) -> str:
         return self.snapshot.document(doc).text
@@ -171,23 +210,42 @@ class Engine:
             raise InputError("the question is empty")
         return analyze(q, self.lexicon)
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[Hit]:
         if k < 1:
             raise InputError("k must be at least 1")
         q = self.analyze(query)
-        return hybrid_search(self.snapshot, self.embedder, q, k=k, candidates=max(self.settings.candidates, k),
-                             filters=filters, mode=mode, weights=self.weights)
+        return hybrid_search(
+            self.snapshot,
+            self.embedder,
+            q,
+            k=k,
+            candidates=max(self.settings.candidates, k),
+            filters=filters,
+            mode=mode,
+            weights=self.weights,
+        )
 
     def _extractive(self, question: str, filters: Filters | None) -> tuple[Query, Answer, IndexSnapshot]:
         t0 = time.perf_counter()
         snap = self.snapshot
         q = self.analyze(question)
-        hits = hybrid_search(snap, self.embedder, q, k=self.settings.top_k, candidates=self.settings.candidates,
-                             filters=filters, weights=self.weights)
+        hits = hybrid_search(
+            snap,
+            self.embedder,
+            q,
+            k=self.settings.top_k,
+            candidates=self.settings.candidates,
+            filters=filters,
+            weights=self.weights,
+        )
         t1 = time.perf_counter()
         texts = {h.chunk.doc: snap.documents[h.chunk.doc].text for h in hits}
         if hits:
-            ans = compose(q, hits, texts, self.lexicon, snap.df_text, snap.df_gloss, snap.size, self.answer_params)
+            ans = compose(
+                q, hits, texts, self.lexicon, snap.df_text, snap.df_gloss, snap.size, self.answer_params
+            )
         else:
             ans = abstain(q.text, hits)
         t2 = time.perf_counter()
@@ -235,8 +293,7 @@ def _progress_bar(progress: bool | ProgressFn) -> ProgressFn | None:
     def cb(done: int, total: int) -> None:
         if not bar:
             bar.append(tqdm(total=total, unit="chunk", desc="embedding", dynamic_ncols=True))
-        bar[0].n = done
-        bar[0].refresh()
+        bar[0].update(done - bar[0].n)
 
     def close() -> None:
         if bar:

@@ -29,7 +29,9 @@ class FusionWeights:
     rrf_k: float = 30.0
 
 
-def dense_scores(snapshot: IndexSnapshot, qvec: np.ndarray, candidates: int, allowed: np.ndarray | None) -> dict[int, float]:
+def dense_scores(
+    snapshot: IndexSnapshot, qvec: np.ndarray, candidates: int, allowed: np.ndarray | None
+) -> dict[int, float]:
     """Top candidates by cosine similarity from the vector store (all chunks when filtering)."""
     n = snapshot.size
     if n == 0:
@@ -87,7 +89,10 @@ def search(
         runs["text"] = (w.text, _top(snapshot.lexical.scores("text", query.text_terms), candidates, allowed))
         gw = w.gloss_en if query.lang == "en" else w.gloss_zh
         if gw > 0 and query.gloss_terms:
-            runs["gloss"] = (gw, _top(snapshot.lexical.scores("gloss", query.gloss_terms), candidates, allowed))
+            runs["gloss"] = (
+                gw,
+                _top(snapshot.lexical.scores("gloss", query.gloss_terms), candidates, allowed),
+            )
     fused: dict[int, float] = {}
     per: dict[int, dict[str, float]] = {}
     for name, (weight, scores) in runs.items():
@@ -100,8 +105,8 @@ def search(
     for i, s in order:
         c = snapshot.chunks[i]
         sig = _shingles(c.text)
-        if any(_jaccard(sig, other) >= 0.8 for other in kept_sigs):
-            continue  # a near-duplicate of a better-ranked chunk
+        if any(_contained(sig, other) >= 0.8 for other in kept_sigs):
+            continue  # says nothing that a better-ranked chunk does not already say
         kept_sigs.append(sig)
         hits.append(Hit(chunk=c, score=s, rank=len(hits) + 1, scores={**per[i], "fused": s}))
         if len(hits) >= k:
@@ -114,7 +119,8 @@ def _shingles(text: str, n: int = 3) -> set[str]:
     return {t[i : i + n] for i in range(max(1, len(t) - n + 1))}
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _contained(a: set[str], b: set[str]) -> float:
+    """Share of ``a``'s shingles that also occur in ``b``."""
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    return len(a & b) / len(a)

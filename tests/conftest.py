@@ -58,6 +58,13 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One lexicon/embedding cache directory per test session (Settings(cache=...)): building the
+    CC-CEDICT lexicon takes seconds, loading it from this cache well under one."""
+    return tmp_path_factory.mktemp("cache")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow/browser/st/milvus")
 

@@ -29,6 +29,4 @@ def demo_page() -> FileResponse:
 @router.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
 def widget_script() -> FileResponse:
     """The widget itself: one plain-JavaScript file that any page can load with a script tag."""
-    return FileResponse(
-        STATIC_DIR / "widget.js", media_type="text/javascript; charset=utf-8", headers=_CACHE
-    )
+    return FileResponse(STATIC_DIR / "widget.js", media_type="text/javascript; charset=utf-8", headers=_CACHE)

@@ -132,7 +132,7 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
  .launcher{right:12px;bottom:12px}}
 `;
 
-  // ---- DOM ---------------------------------------------------------------------------------------------
+  // DOM
   const hostEl = document.createElement("rag-chat-widget");
   const root = hostEl.attachShadow({ mode: "open" });
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
@@ -165,7 +165,7 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
   h("header", {}, h("h2", { id: "rag-title" }, T.title), closeBtn), log, passage, form);
   root.append(h("style", {}, CSS), h("div", { class: "w", lang }, launcher, panel));
 
-  // ---- behaviour ---------------------------------------------------------------------------------------
+  // Behaviour
   let busy = false;
   let opener = null; // the chip or source that opened the passage view, to return focus to
   let passageToken = 0;
@@ -295,7 +295,7 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
       render(msg, answer);
     } catch (err) {
       // Drop any streamed text: the final answer is the verified one, a partial stream is not.
-      const down = err instanceof TypeError && !(err instanceof ServiceError); // fetch/network failure
+      const down = err instanceof TypeError; // fetch() failed: no answer from the network at all
       const text = down ? T.unreachable : fmt(T.error, { m: err.message });
       msg.replaceChildren(h("span", { class: "sr" }, T.bot + ": "), h("p", { class: "err", role: "alert" }, text));
       msg.classList.add("failed");
@@ -349,7 +349,8 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
     const id = String(doc).split("/").map(encodeURIComponent).join("/");
     let res;
     try {
-      res = await fetch(`${API}/documents/${id}?start=${start}&end=${end}`, { headers: headers({}) });
+      res = await fetch(`${API}/documents/${id}?start=${start}` + (end == null ? "" : `&end=${end}`),
+        { headers: headers({}) });
     } catch (_) {
       throw new ServiceError(T.unreachable);
     }
@@ -372,8 +373,8 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
       try {
         got = await span(c.doc, Math.max(0, qs - CONTEXT), qe + CONTEXT);
       } catch (e) {
-        // e.g. a server that refuses an end past the document: the chunk's own span is always valid
-        got = await span(c.doc, Math.min(c.start, qs), Math.max(c.end, qe));
+        // the window ran past the end of the document (refused): read from its start to the end instead
+        got = await span(c.doc, Math.max(0, qs - CONTEXT));
       }
     } catch (e) {
       if (token === passageToken) {
@@ -389,9 +390,10 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
       a = t.indexOf(c.quote);
       b = a + c.quote.length;
     }
-    const mark = h("mark", {}, h("span", { class: "sr" }, T.quote + ": "), t.slice(a, b));
+    const mark = h("mark", {}, t.slice(a, b));
     const more = got.chars == null || off + t.length < Number(got.chars);
-    pText.replaceChildren(off > 0 ? "…" : "", t.slice(0, a), mark, t.slice(b), more ? "…" : "");
+    pText.replaceChildren(off > 0 ? "…" : "", t.slice(0, a), h("span", { class: "sr" }, T.quote + ": "), mark,
+      t.slice(b), more ? "…" : "");
     pText.scrollTop = Math.max(0, mark.offsetTop - pText.clientHeight / 3);
   }
 

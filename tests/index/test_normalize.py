@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.normalize import STOPWORDS, normalize, tokenize
+from index.normalize import STOPWORDS, is_traditional, normalize, to_simplified, tokenize
 
 
 def test_traditional_to_simplified_with_regional_terms() -> None:
@@ -48,3 +48,10 @@ def test_tokenize_drops_stopwords_and_is_deterministic() -> None:
     assert not set(toks) & STOPWORDS
     assert toks == tokenize(text)
     assert tokenize("") == [] and tokenize("，。！ ...") == []
+
+
+def test_script_detection() -> None:
+    assert is_traditional("輝達的營收是多少？")
+    assert not is_traditional("英伟达的营收是多少？资料来源，ＡＢＣ")
+    assert not is_traditional("What is NVIDIA revenue?")
+    assert to_simplified("輝達") == "辉达"

@@ -24,9 +24,7 @@ def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _close(store: VectorStore) -> None:
-    close = getattr(store, "close", None)
-    if close is not None:
-        close()
+    store.close()
 
 
 @pytest.fixture

@@ -1,0 +1,69 @@
+"""Dependencies shared by the routes: the engine and settings from ``app.state``, and the write guard.
+
+Everything comes from the app the request belongs to (set up in the lifespan), never from module
+globals, so several apps with different engines can live in one process (as the tests do).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from index.errors import InputError
+from rag.engine import Engine
+from rag.settings import Settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine | None = getattr(request.app.state, "engine", None)
+    if engine is None:
+        raise HTTPException(status_code=503, detail="the index is not loaded yet")
+    return engine
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def require_api_key(request: Request, settings: SettingsDep) -> None:
+    """Writes need ``Authorization: Bearer $RAG_API_KEY`` when a key is set.
+
+    Without a key, writes are open only when the service listens on loopback: ``serve`` disables them
+    for any other address, so an unauthenticated index cannot be changed from the network.
+    """
+    if settings.api_key:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode("utf-8"), settings.api_key.encode("utf-8")
+        ):
+            raise HTTPException(
+                status_code=401,
+                detail="this operation needs the header 'Authorization: Bearer <RAG_API_KEY>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return
+    if not getattr(request.app.state, "anonymous_writes", True):
+        raise HTTPException(
+            status_code=403,
+            detail="writes are disabled: the service listens on a non-loopback address and RAG_API_KEY is not set",
+        )
+
+
+WriteAccess = Depends(require_api_key)
+
+
+def check_question(text: str, settings: Settings) -> str:
+    """The configured length limit (the schema only has a hard ceiling); blank is the engine's call."""
+    if len(text) > settings.max_question_chars:
+        raise InputError(
+            f"the question is {len(text)} characters long; the limit is {settings.max_question_chars}"
+        )
+    return text

@@ -1,0 +1,80 @@
+"""Documents: list, read (whole or a span, to show a cited passage in context), upload, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile
+
+from api.deps import EngineDep, SettingsDep, WriteAccess
+from api.schemas import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, DocumentList, DocumentOut, DocumentText
+from index.build import check_doc_id
+from index.errors import InputError
+
+router = APIRouter(tags=["documents"])
+
+
+@router.get("/documents", response_model=DocumentList)
+def list_documents(engine: EngineDep) -> dict[str, Any]:
+    return {"documents": [d.to_dict() for d in engine.documents()]}
+
+
+@router.get("/documents/{doc_id:path}", response_model=DocumentText, responses=ERROR_RESPONSES)
+def get_document(
+    doc_id: str,
+    engine: EngineDep,
+    start: Annotated[int | None, Query(ge=0, description="first character (default 0)")] = None,
+    end: Annotated[int | None, Query(ge=0, description="end character, exclusive (default: the end)")] = None,
+) -> dict[str, Any]:
+    """Citations carry offsets into exactly this text: ``text[quote_start:quote_end] == quote``."""
+    info = engine.document_info(doc_id)
+    text = engine.document_text(doc_id)
+    s = 0 if start is None else start
+    e = len(text) if end is None else end
+    if s > e or e > len(text):
+        raise InputError(f"the span {s}..{e} is not inside the document (0..{len(text)})")
+    return {
+        "id": info.doc,
+        "chars": len(text),
+        "titles": list(info.titles),
+        "text": text[s:e],
+        "start": s,
+        "end": e,
+    }
+
+
+@router.post(
+    "/documents",
+    status_code=201,
+    response_model=DocumentOut,
+    responses=WRITE_ERROR_RESPONSES,
+    dependencies=[WriteAccess],
+)
+def upload_document(
+    file: Annotated[UploadFile, File(description="a UTF-8 .txt or .md file")],
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Indexed before the call returns, so the new text is searchable as soon as the client gets 201."""
+    name = check_doc_id(file.filename or "")  # rejects traversal-style names and unsupported types
+    data = file.file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise HTTPException(
+            status_code=413,
+            detail=f"the upload is larger than {settings.max_upload_bytes} bytes (RAG_MAX_UPLOAD_BYTES)",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{name} is not UTF-8 text (byte {e.start} is invalid)") from None
+    if "\x00" in text:
+        raise InputError(f"{name} looks binary (it contains NUL characters)")
+    return engine.add_document(name, text).to_dict()
+
+
+@router.delete(
+    "/documents/{doc_id:path}", status_code=204, responses=WRITE_ERROR_RESPONSES, dependencies=[WriteAccess]
+)
+def delete_document(doc_id: str, engine: EngineDep) -> Response:
+    engine.delete_document(doc_id)
+    return Response(status_code=204)

@@ -1,0 +1,190 @@
+"""The ``rag`` command: index, search, ask, eval, serve.
+
+Errors the user can act on (a missing path, a non-UTF-8 file, an empty question, an index built with
+another model) print one line to stderr and exit non-zero; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from index.errors import ConfigError, IndexMismatchError, InputError, NotFoundError, RagError, UpstreamError
+from rag.settings import Settings
+from rag.types import Answer, Filters, Hit
+
+EXIT_CODES: list[tuple[type[RagError], int]] = [
+    (InputError, 2),
+    (NotFoundError, 3),
+    (IndexMismatchError, 4),
+    (ConfigError, 5),
+    (UpstreamError, 6),
+    (RagError, 1),
+]
+
+
+def _filters(args: argparse.Namespace) -> Filters | None:
+    f = Filters(
+        sources=tuple(args.source or ()),
+        docs=tuple(args.doc or ()),
+        date_from=args.date_from,
+        date_to=args.date_to,
+    )
+    return None if f.empty else f
+
+
+def _add_filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", action="append", help="only this outlet (repeatable)")
+    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    p.add_argument("--date-from", help="only articles on or after YYYY-MM-DD")
+    p.add_argument("--date-to", help="only articles on or before YYYY-MM-DD")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Cited answers over Chinese and English documents.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pi = sub.add_parser("index", help="index files or directories (incremental)")
+    pi.add_argument(
+        "paths", nargs="*", type=Path, help="files or directories (default: the configured corpus)"
+    )
+    pi.add_argument("--rebuild", action="store_true", help="start a fresh index (re-uses cached embeddings)")
+    pi.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    ps = sub.add_parser("search", help="show the passages retrieved for a question")
+    ps.add_argument("question")
+    ps.add_argument("--k", type=int, default=5)
+    ps.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    ps.add_argument("--json", action="store_true")
+    _add_filter_args(ps)
+
+    pa = sub.add_parser("ask", help="answer a question with citations")
+    pa.add_argument("question")
+    pa.add_argument("--json", action="store_true", help="print the full answer object")
+    _add_filter_args(pa)
+
+    pv = sub.add_parser("serve", help="run the HTTP service")
+    pv.add_argument("--host", default="127.0.0.1")
+    pv.add_argument("--port", type=int, default=8000)
+
+    try:
+        from eval.cli import add_parser as add_eval_parser
+    except ImportError:  # pragma: no cover - the eval package ships with the project
+        pass
+    else:
+        add_eval_parser(sub)
+    return p
+
+
+def _open_engine(settings: Settings, sync: bool | None = None) -> Any:
+    from rag.engine import Engine
+
+    return Engine.open(settings, progress=sys.stderr.isatty(), sync_corpus=sync)
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.engine import Engine, build_embedder
+
+    paths = args.paths or [settings.corpus]
+    t0 = time.perf_counter()
+    engine = Engine(settings, build_embedder(settings))
+    report = engine.index_paths(paths, progress=True, rebuild=args.rebuild)
+    secs = time.perf_counter() - t0
+    summary = {
+        "files": report.files,
+        "articles": report.articles,
+        "chunks": report.chunks,
+        "embedded": report.embedded,
+        "reused": report.reused,
+        "added": report.added,
+        "updated": report.updated,
+        "seconds": round(secs, 2),
+        "embed_seconds": round(report.embed_seconds, 2),
+        "index": str(settings.index_dir),
+        "generation": report.generation,
+    }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
+    else:
+        changed = len(report.added) + len(report.updated)
+        print(
+            f"indexed {report.files} files ({changed} new or changed): {report.articles} articles, "
+            f"{report.chunks} chunks; embedded {report.embedded}, reused {report.reused}; "
+            f"{secs:.1f} s (embedding {report.embed_seconds:.1f} s) -> {settings.index_dir}"
+        )
+    return 0
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    for h in hits:
+        c = h.chunk
+        meta = " · ".join(x for x in (c.title, c.source or "", (c.date or "")[:10]) if x)
+        print(f"{h.rank:>2}. [{h.score:.4f}] {meta}  ({c.doc}:{c.start}-{c.end})")
+        snippet = " ".join(c.text.split())
+        print(f"    {snippet[:240]}{'…' if len(snippet) > 240 else ''}")
+
+
+def _print_answer(ans: Answer) -> None:
+    print(ans.text)
+    if ans.citations:
+        print("\nSources:")
+        for c in ans.citations:
+            meta = " · ".join(x for x in (c.title, c.source or "", (c.date or "")[:10]) if x)
+            print(f"[{c.n}] {meta}  ({c.doc}:{c.quote_start}-{c.quote_end})")
+    t = ans.timings_ms
+    if t:
+        print(f"\n({t.get('total', 0):.0f} ms)", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+        if args.command == "index":
+            return cmd_index(args, settings)
+        if args.command in ("search", "ask"):
+            if not args.question.strip():
+                raise InputError("the question is empty")
+            engine = _open_engine(settings)
+            if args.command == "search":
+                hits = engine.search(args.question, k=args.k, filters=_filters(args), mode=args.mode)
+                if args.json:
+                    print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+                else:
+                    _print_hits(hits)
+                return 0
+            ans = engine.ask(args.question, filters=_filters(args))
+            if args.json:
+                print(json.dumps(ans.to_dict(include_hits=True), ensure_ascii=False, indent=1))
+            else:
+                _print_answer(ans)
+            return 0
+        if args.command == "serve":
+            from api.app import serve
+
+            serve(settings, args.host, args.port)
+            return 0
+        if args.command == "eval":
+            from eval.cli import run as run_eval
+
+            return int(run_eval(args))
+    except RagError as e:
+        print(f"rag: error: {e}", file=sys.stderr)
+        for cls, code in EXIT_CODES:
+            if isinstance(e, cls):
+                return code
+        return 1
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

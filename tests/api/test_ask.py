@@ -1,0 +1,97 @@
+"""POST /ask: the answer object, and the same answer as Server-Sent Events."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.api.conftest import CORPUS
+
+Q = "What is Meta's 2026 capex guidance?"
+
+
+def parse_sse(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def test_ask_returns_a_cited_answer(client):
+    r = client.post("/ask", json={"question": Q})
+    assert r.status_code == 200
+    a = r.json()
+    assert a["question"] == Q and a["abstained"] is False and a["mode"] == "extractive"
+    assert "1150亿" in a["answer"] and "1350亿" in a["answer"]
+    assert "[1]" in a["answer"]
+    assert a["citations"] and a["citations"][0]["n"] == 1
+    for c in a["citations"]:
+        text = CORPUS[c["doc"]]
+        assert text[c["quote_start"] : c["quote_end"]] == c["quote"]
+        assert c["start"] <= c["quote_start"] <= c["quote_end"] <= c["end"]
+        assert {"title", "source", "date", "chunk_id"} <= c.keys()
+    assert {"retrieve", "answer", "total"} <= a["timings_ms"].keys()
+    assert "hits" not in a
+
+
+def test_include_hits(client):
+    a = client.post("/ask", json={"question": Q, "include_hits": True}).json()
+    assert a["hits"] and a["hits"][0]["rank"] == 1
+
+
+def test_filters_apply_to_answers(client):
+    a = client.post("/ask", json={"question": Q, "filters": {"docs": ["solar.md"]}}).json()
+    assert all(c["doc"] == "solar.md" for c in a["citations"])
+    assert "1150亿" not in a["answer"]
+
+
+def test_stream_sends_deltas_then_the_answer(client):
+    plain = client.post("/ask", json={"question": Q}).json()
+    with client.stream("POST", "/ask", json={"question": Q, "stream": True}) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        text = "".join(r.iter_text())
+    events = parse_sse(text)
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"delta"} and len(kinds) >= 2
+    streamed = "".join(d["text"] for k, d in events if k == "delta")
+    done = events[-1][1]
+    assert streamed == done["answer"]  # extractive: the streamed text is the final text
+    assert done["answer"] == plain["answer"] and done["citations"] == plain["citations"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_question_errors(client, shared_engine, stream):
+    r = client.post("/ask", json={"question": "", "stream": stream})
+    assert r.status_code == 422 and r.json()["error"]["type"] == "invalid_request"
+    r = client.post("/ask", json={"question": " \n\t ", "stream": stream})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json"
+    assert "empty" in r.json()["error"]["message"]
+    too_long = "问" * (shared_engine.settings.max_question_chars + 1)
+    r = client.post("/ask", json={"question": too_long, "stream": stream})
+    assert r.status_code == 400 and "limit" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "ctype"),
+    [
+        (b'{"question": ', "application/json"),
+        (b"\xff\xfe{}", "application/json"),
+        (b"question=hi", "application/x-www-form-urlencoded"),
+        (b"[1, 2]", "application/json"),
+    ],
+)
+def test_malformed_bodies_get_4xx_json(client, content, ctype):
+    r = client.post("/ask", content=content, headers={"Content-Type": ctype})
+    assert 400 <= r.status_code < 500
+    assert r.json()["error"]["message"]
+
+
+def test_unknown_question_abstains_or_answers_with_citations(client):
+    a = client.post("/ask", json={"question": "zebra migration patterns in Kenya"}).json()
+    if a["abstained"]:
+        assert a["citations"] == []
+    else:
+        assert a["citations"]

@@ -1,0 +1,136 @@
+"""Index persistence, incremental updates, manifest checks and crash safety."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import index.build as build_mod
+from index.build import ChunkParams, Source, build_index, collect_sources, current_generation, read_manifest
+from index.errors import IndexMismatchError, InputError, NotFoundError
+from index.lexicon import Lexicon
+from index.snapshot import load_snapshot
+
+DOC_A = "标题甲\n36氪· 2026-01-27 08:25\n要点 - 公司获得超过50亿元人民币的融资 [1] - 团队来自旷视 [2]\n"
+DOC_B = (
+    "# Quarterly note\n\nRevenue grew 24% to $59.9 billion.\n\nCapex guidance is $115-135 billion for 2026.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def lexicon(tmp_path_factory: pytest.TempPathFactory) -> Lexicon:
+    return Lexicon.load(tmp_path_factory.mktemp("lexcache"))
+
+
+def _build(index_dir: Path, emb, lexicon, **kw):  # type: ignore[no-untyped-def]
+    return build_index(index_dir, emb, lexicon=lexicon, **kw)
+
+
+def test_build_persists_and_loads(tmp_path: Path, fake_embedder, lexicon) -> None:
+    rep = _build(tmp_path, fake_embedder, lexicon, upsert=[Source("a.txt", DOC_A), Source("b.md", DOC_B)])
+    assert rep.added == ["a.txt", "b.md"] and rep.chunks >= 2 and rep.embedded == rep.chunks
+    snap = load_snapshot(tmp_path, fake_embedder.model_id, fake_embedder.dim)
+    assert set(snap.documents) == {"a.txt", "b.md"}
+    assert len(snap.chunks) == rep.chunks == len(snap.store)
+    for c in snap.chunks:
+        assert snap.documents[c.doc].text[c.start : c.end] == c.text
+    m = read_manifest(current_generation(tmp_path))  # type: ignore[arg-type]
+    assert m["model_id"] == fake_embedder.model_id and m["dim"] == fake_embedder.dim
+    assert m["documents"]["a.txt"]["sha256"] == Source("a.txt", DOC_A).sha256
+
+
+def test_unchanged_corpus_embeds_nothing_and_keeps_generation(tmp_path: Path, fake_embedder, lexicon) -> None:
+    srcs = [Source("a.txt", DOC_A), Source("b.md", DOC_B)]
+    first = _build(tmp_path, fake_embedder, lexicon, upsert=srcs)
+    calls = fake_embedder.calls
+    again = _build(tmp_path, fake_embedder, lexicon, upsert=srcs)
+    assert fake_embedder.calls == calls
+    assert not again.changed and again.embedded == 0 and again.generation == first.generation
+
+
+def test_adding_a_file_embeds_only_its_chunks(tmp_path: Path, fake_embedder, lexicon) -> None:
+    _build(tmp_path, fake_embedder, lexicon, upsert=[Source("a.txt", DOC_A)])
+    calls = fake_embedder.calls
+    rep = _build(tmp_path, fake_embedder, lexicon, upsert=[Source("a.txt", DOC_A), Source("b.md", DOC_B)])
+    snap = load_snapshot(tmp_path, fake_embedder.model_id, fake_embedder.dim)
+    n_b = sum(1 for c in snap.chunks if c.doc == "b.md")
+    assert rep.added == ["b.md"] and rep.embedded == n_b
+    assert fake_embedder.calls - calls == n_b
+
+
+def test_remove_and_unknown_remove(tmp_path: Path, fake_embedder, lexicon) -> None:
+    _build(tmp_path, fake_embedder, lexicon, upsert=[Source("a.txt", DOC_A), Source("b.md", DOC_B)])
+    _build(tmp_path, fake_embedder, lexicon, remove=["a.txt"])
+    snap = load_snapshot(tmp_path, fake_embedder.model_id, fake_embedder.dim)
+    assert set(snap.documents) == {"b.md"} and all(c.doc == "b.md" for c in snap.chunks)
+    with pytest.raises(NotFoundError):
+        _build(tmp_path, fake_embedder, lexicon, remove=["nope.txt"])
+
+
+def test_other_model_is_refused(tmp_path: Path, fake_embedder, lexicon) -> None:
+    _build(tmp_path, fake_embedder, lexicon, upsert=[Source("a.txt", DOC_A)])
+    with pytest.raises(IndexMismatchError, match="model"):
+        load_snapshot(tmp_path, "other/model", fake_embedder.dim)
+    with pytest.raises(IndexMismatchError, match="chunking"):
+        _build(
+            tmp_path,
+            fake_embedder,
+            lexicon,
+            upsert=[Source("b.md", DOC_B)],
+            params=ChunkParams(max_tokens=99),
+        )
+    # --rebuild starts over with the new parameters
+    rep = _build(
+        tmp_path,
+        fake_embedder,
+        lexicon,
+        upsert=[Source("b.md", DOC_B)],
+        params=ChunkParams(max_tokens=99),
+        rebuild=True,
+    )
+    assert rep.added == ["b.md"]
+
+
+def test_crash_mid_build_leaves_previous_index_loadable(
+    tmp_path: Path, fake_embedder, lexicon, monkeypatch
+) -> None:
+    _build(tmp_path, fake_embedder, lexicon, upsert=[Source("a.txt", DOC_A)])
+    before = current_generation(tmp_path)
+
+    def boom(*a, **k):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(build_mod, "save_lexical", boom)
+    with pytest.raises(RuntimeError):
+        _build(tmp_path, fake_embedder, lexicon, upsert=[Source("b.md", DOC_B)])
+    assert current_generation(tmp_path) == before
+    snap = load_snapshot(tmp_path, fake_embedder.model_id, fake_embedder.dim)
+    assert set(snap.documents) == {"a.txt"}
+    assert not list(tmp_path.glob(".staging-*"))
+
+
+def test_collect_sources_errors(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError):
+        collect_sources([tmp_path / "missing"])
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(InputError, match="UTF-8"):
+        collect_sources([bad])
+    pdf = tmp_path / "x.pdf"
+    pdf.write_bytes(b"%PDF")
+    with pytest.raises(InputError, match="unsupported"):
+        collect_sources([pdf])
+    d = tmp_path / "corpus"
+    (d / "sub").mkdir(parents=True)
+    (d / "sub" / "one.md").write_text("# One\n\nhello", encoding="utf-8")
+    (d / "skip.pdf").write_bytes(b"%PDF")
+    assert [s.doc for s in collect_sources([d])] == ["sub/one.md"]
+
+
+@pytest.mark.parametrize(
+    "name", ["../x.txt", "/etc/passwd.txt", "a/../../b.txt", ".hidden.txt", "x.pdf", "", "a\\b.txt"]
+)
+def test_check_doc_id_rejects(name: str) -> None:
+    with pytest.raises(InputError):
+        build_mod.check_doc_id(name)
