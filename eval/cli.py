@@ -79,11 +79,10 @@ def settings_for(base: Settings, corpus: Path | None, index_dir: Path | None) ->
 
 def _with_index_dir(s: Settings, index_dir: Path) -> Settings:
     # Settings.index_dir is derived as data_dir/indexes/index_name. Use a settings field for an explicit
-    # location when the product has one; otherwise choose data_dir and index_name to land on it.
+    # location when the product has one; otherwise pin the property, keeping data_dir (and with it the
+    # shared embedding cache, so nothing already embedded is embedded again).
     if "index_dir_override" in type(s).model_fields:
         return s.model_copy(update={"index_dir_override": index_dir})
-    if index_dir.parent.name == "indexes":
-        return s.model_copy(update={"data_dir": index_dir.parent.parent, "index_name": index_dir.name})
     return _PinnedSettings(**s.model_dump(), pinned_index_dir=index_dir)
 
 
@@ -125,6 +124,9 @@ def _run(args: argparse.Namespace, base: Settings, embedder: Embedder | None) ->
         "index_dir": str(settings.index_dir),
         "embedder": getattr(getattr(engine, "embedder", None), "model_id", "?"),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # latency depends on what else the machine was doing: keep the evidence with the numbers
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
 
     written = []

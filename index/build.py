@@ -41,7 +41,7 @@ from index.store import make_vector_store
 from index.types import Chunk
 
 FORMAT = 1
-CHUNKER_VERSION = 1  # bump when parsing/chunking output changes, so documents are re-chunked
+CHUNKER_VERSION = 2  # bump when parsing/chunking output changes, so documents are re-chunked
 SUPPORTED = (".txt", ".md")
 
 

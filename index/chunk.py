@@ -23,6 +23,7 @@ SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", ". ", "; ", ",", "，", 
 _WS = " \t\r\n\f\v\u3000\ufeff\u00a0\u200b"
 _LABEL_MAX = 60
 _HEADER_MAX = 120
+_BYLINE_MAX = 300  # the longest title + byline glued to an article's first chunk
 
 
 def _short(s: str, limit: int = _LABEL_MAX) -> str:
@@ -227,6 +228,20 @@ class _Chunker:
         return out
 
 
+def _with_byline(
+    text: str, art: Article, s: int, e: int, ctx: str, count_tokens: CountTokens, hard_max: int
+) -> int:
+    """Start an article's first chunk at the article itself, so its title and byline (outlet, date)
+    are part of a retrievable, citable span: "which outlet published this, and when?" is answered
+    by that line and nothing else."""
+    if not (art.start < s <= art.start + _BYLINE_MAX):
+        return s
+    head = text[art.start : s]
+    if not head.strip() or count_tokens(ctx + "\n" + text[art.start : e]) > hard_max:
+        return s
+    return _trim(text, art.start, e)[0]
+
+
 def chunk_articles(
     articles: Sequence[Article],
     text: str,
@@ -238,10 +253,14 @@ def chunk_articles(
     ch = _Chunker(text, count_tokens, max_tokens, hard_max_tokens)
     chunks: list[Chunk] = []
     for art in articles:
+        first = True
         for section, ctx, s0, e0 in ch.article_spans(art):
             s, e = _trim(text, s0, e0)
             if s >= e:
                 continue
+            if first:
+                first = False
+                s = _with_byline(text, art, s, e, ctx, count_tokens, hard_max_tokens)
             chunks.append(
                 Chunk(
                     doc=art.doc,

@@ -17,11 +17,16 @@ from rag.types import Answer
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ask"])
 
+# One event as OpenAPI 3.2 describes Server-Sent Events (the schema applies to each event)
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _SSE_DOC = {
     "content": {
         "text/event-stream": {
-            "schema": {"type": "string"},
+            "schema": SSE_EVENT_SCHEMA,
             "example": 'event: delta\ndata: {"text": "Meta"}\n\nevent: done\ndata: {"answer": "...", "citations": []}\n\n',
         }
     },

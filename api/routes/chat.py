@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import EngineDep, SettingsDep, check_question
-from api.routes.ask import SSE_HEADERS
+from api.routes.ask import SSE_EVENT_SCHEMA, SSE_HEADERS
 from api.schemas import ERROR_RESPONSES, ChatCompletion, ChatRequest, ModelList, to_filters
 from index.errors import InputError
 from rag.generate import count_tokens
@@ -31,7 +31,7 @@ router = APIRouter(tags=["openai"])
 
 MODEL_ID = "bilingual-rag"
 _STREAM_DOC = {
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
     "description": "A chat.completion object, or with stream=true chat.completion.chunk events and [DONE].",
 }
 

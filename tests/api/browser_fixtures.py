@@ -51,6 +51,14 @@ def launch_chromium() -> Iterator[Any]:
             browser.close()
 
 
+def require_cjk_font() -> None:
+    """Screenshots are committed: without a CJK font Chinese would render as empty boxes."""
+    fc_list = shutil.which("fc-list")
+    out = subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True).stdout if fc_list else ""
+    if not out.strip():
+        pytest.fail("no Chinese font installed: apt-get install -y fonts-noto-cjk")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 
-from tests.api.browser_fixtures import DESKTOP, PHONE, REPO, LiveServer, launch_chromium, start_rag_serve
+from tests.api.browser_fixtures import (
+    DESKTOP,
+    PHONE,
+    REPO,
+    LiveServer,
+    launch_chromium,
+    require_cjk_font,
+    start_rag_serve,
+)
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, Request, expect  # noqa: E402
@@ -169,6 +177,7 @@ def test_answer_cites_and_opens_highlighted_passage(
     chip_numbers = {chips.nth(i).inner_text() for i in range(chips.count())}
     source_numbers = {sources.nth(i).locator(".num").inner_text().strip("[]") for i in range(sources.count())}
     assert chip_numbers <= source_numbers
+    require_cjk_font()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"widget-answer-{name}.png"))
 
@@ -233,7 +242,7 @@ def test_keyboard_labels_and_isolation(server: LiveServer, open_page: Callable[.
     expect(dialog).to_be_hidden()
     expect(launcher).to_be_focused()
 
-    # labels follow <html lang>: simplified, traditional (zh-TW maps to it), unknown -> English
+    # labels follow <html lang>: simplified, traditional (zh-TW maps to it), anything else -> English
     for query, lang in (("zh-Hans", "zh-Hans"), ("zh-CN", "zh-Hans"), ("zh-TW", "zh-Hant"), ("fr", "en")):
         p = open_page(PHONE)
         p.goto(f"{server.url}/?lang={query}")

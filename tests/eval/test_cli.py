@@ -111,6 +111,8 @@ def test_settings_for_corpus_and_index_dir(tmp_path):
     pinned = cli.settings_for(base, corpus, tmp_path / "elsewhere" / "idx")
     assert pinned.index_dir == (tmp_path / "elsewhere" / "idx").resolve()
     assert pinned.corpus == corpus.resolve() and pinned.cache_dir == base.cache_dir
+    only_dir = cli.settings_for(base, None, tmp_path / "idx")
+    assert only_dir.index_dir == (tmp_path / "idx").resolve() and only_dir.corpus == base.corpus
 
 
 def test_run_writes_json_report_and_plot(tmp_path, capsys, fake_engine):
