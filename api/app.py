@@ -146,7 +146,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *, anonymous_wr
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
-    app.add_middleware(MetricsMiddleware, get_metrics=lambda: app.state.metrics)  # outermost: sees every reply
+    app.add_middleware(
+        MetricsMiddleware, get_metrics=lambda: app.state.metrics
+    )  # outermost: sees every reply
 
     for r in (search.router, ask.router, chat.router, documents.router, health.router, widget.router):
         app.include_router(r)

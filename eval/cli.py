@@ -45,7 +45,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="write the results as JSON here")
     p.add_argument("--report", type=Path, help="write a markdown report here")
     p.add_argument("--plot", type=Path, help="write a bar chart (PNG) of the retrievers here")
-    p.add_argument("--name", help="benchmark name in reports (default: the gold file name)")
+    p.add_argument("--name", help="benchmark name in reports (default: <gold dir>/<gold file stem>)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -58,6 +58,12 @@ def _positive(s: str) -> int:
     if v < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return v
+
+
+def default_name(gold: Path) -> str:
+    """``cmrc2018/gold`` rather than a bare ``gold``: gold files are often named alike."""
+    p = gold.resolve()
+    return f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem
 
 
 def corpus_index_name(corpus: Path) -> str:
@@ -116,7 +122,7 @@ def _run(args: argparse.Namespace, base: Settings, embedder: Embedder | None) ->
 
     engine: Evaluated = Engine.open(settings, embedder=embedder, progress=args.progress)
     result = evaluate(engine, items, k=args.k, progress=args.progress)
-    name = args.name or args.gold.stem
+    name = args.name or default_name(args.gold)
     result["meta"] = {
         "name": name,
         "gold": str(args.gold),

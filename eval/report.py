@@ -263,14 +263,41 @@ def update_readme(readme_path: str | Path, results_dir: str | Path) -> None:
     p.write_text(text[: i + len(START)] + "\n" + table + text[j:], encoding="utf-8")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m eval.report README.md [RESULTS_DIR]``: regenerate a README's results table."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help") or len(args) > 2:
-        print("usage: python -m eval.report README.md [RESULTS_DIR (default: eval/results)]", file=sys.stderr)
-        return 0 if args and args[0] in ("-h", "--help") else 2
-    results = Path(args[1]) if len(args) > 1 else Path(__file__).resolve().parent / "results"
+def render_files(result_json: str | Path) -> list[Path]:
+    """Write ``X.md`` and ``X.png`` beside ``X.json`` (re-render a committed result without re-running)."""
+    src = Path(result_json)
     try:
+        result = json.loads(src.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise InputError(f"cannot read result {src}: {e}") from None
+    name = result.get("meta", {}).get("name") or src.stem
+    png = plot_baselines(result, src.with_suffix(".png"), title=f"{name}: retrievers on the same chunks")
+    md = src.with_suffix(".md")
+    md.write_text(render_markdown(result, title=f"Evaluation: {name}", plot=png.name), encoding="utf-8")
+    return [md, png]
+
+
+_USAGE = """usage:
+  python -m eval.report README.md [RESULTS_DIR]   regenerate the results table between the markers
+                                                  (RESULTS_DIR defaults to eval/results)
+  python -m eval.report --render RESULT.json ...  rewrite RESULT.md and RESULT.png from a result"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_USAGE, file=sys.stderr if not args else sys.stdout)
+        return 2 if not args else 0
+    try:
+        if args[0] == "--render":
+            for f in args[1:]:
+                for w in render_files(f):
+                    print(f"wrote {w}")
+            return 0
+        if len(args) > 2:
+            print(_USAGE, file=sys.stderr)
+            return 2
+        results = Path(args[1]) if len(args) > 1 else Path(__file__).resolve().parent / "results"
         update_readme(args[0], results)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-_VERSION = 1  # bump when the build changes, to invalidate pickled lexicons
+_VERSION = 3  # bump when the build changes, to invalidate pickled lexicons
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z0-9']*|[0-9]+")
@@ -58,6 +58,41 @@ def stem_words(words: Iterable[str]) -> list[str]:
     return list(_stemmer().stemWords(ws)) if ws else []
 
 
+# Finance and tech shorthand that CC-CEDICT cannot know; expanded before stemming so the dictionary
+# can translate the long form ("capex" -> capital expenditure -> 资本 开支).
+ABBREVIATIONS = {
+    "capex": "capital expenditure",
+    "opex": "operating expenses",
+    "yoy": "year over year",
+    "qoq": "quarter over quarter",
+    "ipo": "initial public offering listing",
+    "eps": "earnings per share",
+    "gmv": "gross merchandise volume",
+    "arr": "annual recurring revenue",
+    "ebitda": "earnings before interest taxes depreciation amortization",
+    "m&a": "mergers acquisitions",
+    "r&d": "research development",
+    "ceo": "chief executive",
+    "cfo": "chief financial officer",
+    "q1": "first quarter",
+    "q2": "second quarter",
+    "q3": "third quarter",
+    "q4": "fourth quarter",
+    "1h": "first half",
+    "2h": "second half",
+    "h1": "first half",
+    "h2": "second half",
+}
+_ABBR = re.compile(r"(?<![\w&])(" + "|".join(re.escape(k) for k in ABBREVIATIONS) + r")(?![\w&])")
+
+
+def expand_abbreviations(text: str) -> str:
+    """Append the long forms of shorthand found in ``text`` (the shorthand itself is kept)."""
+    low = text.lower()
+    extra = [ABBREVIATIONS[m.group(1)] for m in _ABBR.finditer(low)]
+    return low + (" " + " ".join(extra) if extra else "")
+
+
 def english_stems(text: str) -> list[str]:
     return stem_words(_WORD.findall(text.lower()))
 
@@ -76,6 +111,7 @@ class Lexicon:
 
     def __init__(self, path: Path | None = None, max_translations: int = 4) -> None:
         defs: dict[str, list[str]] = defaultdict(list)
+        self._pinyin: dict[str, tuple[str, ...]] = {}  # every reading (characters are polyphonic)
         with gzip.open(path or _cedict_path(), "rt", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("#"):
@@ -83,6 +119,9 @@ class Lexicon:
                 m = _ENTRY.match(line)
                 if m:
                     defs[m.group(2)].extend(d for d in m.group(4).split("/") if d and not _SKIP_DEF.match(d))
+                    py = _toneless(m.group(3))
+                    if py and py not in self._pinyin.get(m.group(2), ()):
+                        self._pinyin[m.group(2)] = (*self._pinyin.get(m.group(2), ()), py)
         self._gloss: dict[str, tuple[str, ...]] = {}
         # English stem (or stem phrase "a b") -> [(chinese word, score)]
         reverse: dict[str, list[tuple[str, float]]] = defaultdict(list)
@@ -161,6 +200,24 @@ class Lexicon:
                 i += 1
         return tuple(dict.fromkeys(out))
 
+    def pinyin(self, word: str, limit: int = 16) -> tuple[str, ...]:
+        """Toneless readings of a Chinese word, syllables joined ("华福" -> "huafu"); () if unknown.
+
+        English news writes Chinese names in pinyin (Huafu Securities, Hunyuan, Yin Qi): matching a
+        question's Latin-script names against the readings of the corpus's words finds them. A word
+        missing from the dictionary gets every combination of its characters' readings (up to ``limit``).
+        """
+        known = self._pinyin.get(word)
+        if known:
+            return known
+        combos = [""]
+        for ch in word:
+            rs = self._pinyin.get(ch)
+            if not rs:
+                return ()
+            combos = [c + r for c in combos for r in rs][:limit]
+        return tuple(combos)
+
     def translate(self, stems: list[str]) -> list[tuple[str, float]]:
         """Chinese words (with weights) for a sequence of English stems, longest phrases first."""
         out: dict[str, float] = {}
@@ -178,6 +235,20 @@ class Lexicon:
                 for w, sc in cands:
                     out[w] = max(out.get(w, 0.0), sc * (1.5 if n > 1 else 1.0))
         return sorted(out.items(), key=lambda x: -x[1])
+
+
+def _toneless(pinyin: str) -> str:
+    return "".join(ch for ch in pinyin.lower().replace("u:", "v") if ch.isalpha())
+
+
+def build_pinyin_index(words: Iterable[str], lexicon: Lexicon) -> dict[str, tuple[str, ...]]:
+    """pinyin -> the Chinese words (of a corpus vocabulary) that read so; two characters or more."""
+    idx: dict[str, list[str]] = defaultdict(list)
+    for w in words:
+        if len(w) >= 2 and _is_han(w):
+            for p in lexicon.pinyin(w):
+                idx[p].append(w)
+    return {p: tuple(ws) for p, ws in idx.items()}
 
 
 def _is_han(s: str) -> bool:

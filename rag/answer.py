@@ -24,8 +24,11 @@ _SPLIT = re.compile(r"(?<=[。！？!?；;])|\n+|(?<=\S) - (?=\S)|(?<=[.])\s+(?=
 _REFS = re.compile(r"(\s*\[\d+\])+\s*$")
 _INLINE_REFS = re.compile(r"\s*(\[\d+\])+")
 _DIGIT = re.compile(r"\d")
+# questions whose answer is a figure: sentences stating numbers are preferred as answers
 _ASKS_QUANTITY = re.compile(
-    r"how (much|many|big|large|fast|long|high)|what (percentage|share|valuation|price|revenue)|多少|几|多大|多久|多高|多快|比例|占比|规模|估值|价格|售价|金额",
+    r"how (much|many|big|large|fast|long|high)|percentage|share|valuation|price|revenue|income|profit|"
+    r"margin|guidance|forecast|capex|budget|cost|growth|rate|backlog|run rate|stake|penalty|raise|"
+    r"多少|几|幾|多大|多久|多高|多快|比例|占比|佔比|规模|規模|估值|价格|價格|售价|售價|金额|金額|指引|营收|營收|利润|利潤",
     re.IGNORECASE,
 )
 
@@ -40,8 +43,10 @@ ABSTAIN_MESSAGES = {
 class AnswerParams:
     max_sentences: int = 3
     evidence_chunks: int = 6  # how many top hits the sentences are drawn from
-    keep_ratio: float = 0.6  # further sentences must score at least this share of the best
-    min_coverage: float = 0.35  # abstain when the best evidence covers less of the question than this
+    keep_ratio: float = 0.9  # a sentence from another chunk must score at least this share of the best
+    keep_ratio_same_chunk: float = 0.6  # one from a chunk already cited, at least this share
+    min_coverage: float = 0.15  # abstain when the best evidence covers less of the question than this
+    constrained_ratio: float = 0.85  # ... or when evidence meeting its year/unit scores below this share
 
 
 @dataclass
@@ -139,12 +144,64 @@ def score_sentences(
     return out
 
 
-def _constraints_met(query: Query, sentences: list[Sentence]) -> bool:
-    """Years the question names must appear in the chosen evidence (sentence, chunk text or header)."""
-    if not query.years:
-        return True
-    blob = " ".join(s.text + " " + s.chunk.context + " " + s.chunk.text for s in sentences)
-    return all(y in blob for y in query.years)
+# units a question can ask a figure in; the answer must state a number in that unit
+_UNITS = re.compile(
+    r"(tflops|eflops|pflops|gw|mw|tokens?|小时|小時|点|點|吨|噸|公里|万人|亿元|億元|亿美元|億美元|gb|tb|nm)",
+    re.IGNORECASE,
+)
+_ASKED_UNIT = re.compile(
+    r"(?:多少|几|幾)\s*(?:个|個)?\s*(tflops|eflops|pflops|gw|mw|小时|小時|点|點|吨|噸|公里|万人|亿元|億元|亿美元|億美元|gb|tb|nm)"
+    r"|how many (hours|points|tflops|eflops|gw)",
+    re.IGNORECASE,
+)
+_UNIT_ALIASES = {
+    "hours": "小时",
+    "points": "点",
+    "小時": "小时",
+    "點": "点",
+    "噸": "吨",
+    "億元": "亿元",
+    "億美元": "亿美元",
+}
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit a question asks its figure in ("多少TFLOPS" -> tflops), if it names one."""
+    m = _ASKED_UNIT.search(question)
+    if not m:
+        return None
+    u = (m.group(1) or m.group(2) or "").lower()
+    return _UNIT_ALIASES.get(u, u)
+
+
+def _states_unit(text: str, unit: str) -> bool:
+    t = normalize(text)
+    return re.search(r"\d[\d.,/]*\s*" + re.escape(normalize(unit)), t) is not None
+
+
+def _satisfies(query: Query, s: Sentence, unit: str | None) -> bool:
+    """What the question pins down must be in the sentence that answers it:
+
+    * a year it names, in the sentence or its article's header (title, date), not merely somewhere
+      in the chunk: "capex guidance for 2027" is not answered by a 2026 figure;
+    * a unit it asks the figure in ("多少TFLOPS"), stated with a number.
+    """
+    if query.years:
+        blob = s.text + " " + s.chunk.context
+        if not all(y in blob for y in query.years):
+            return False
+    return not (unit and not _states_unit(s.text, unit))
+
+
+def _unknown_name(query: Query, vocabulary: Mapping[str, int]) -> bool:
+    """A Latin-script name typed into a Chinese question that occurs nowhere in the corpus."""
+    if query.lang != "zh":
+        return False
+    for name in query.names:
+        parts = [p for p in re.split(r"[^a-z0-9]+", name) if p]
+        if parts and not any(p in vocabulary for p in parts):
+            return True
+    return False
 
 
 def compose(
@@ -158,23 +215,30 @@ def compose(
     params: AnswerParams | None = None,
 ) -> Answer:
     p = params or AnswerParams()
-    sentences = score_sentences(query, hits, doc_text, lexicon, df_text, df_gloss, n_chunks, p)
-    if not sentences or sentences[0].coverage < p.min_coverage:
+    ranked = score_sentences(query, hits, doc_text, lexicon, df_text, df_gloss, n_chunks, p)
+    if not ranked or ranked[0].coverage < p.min_coverage or _unknown_name(query, df_text):
+        return abstain(query.text, hits)
+    unit = asked_unit(query.text)
+    sentences = [s for s in ranked if _satisfies(query, s, unit)]
+    # the evidence that meets the question's constraints must be about as relevant as the best overall
+    if not sentences or sentences[0].score < p.constrained_ratio * ranked[0].score:
         return abstain(query.text, hits)
     best = sentences[0]
     chosen = [best]
     for s in sentences[1:]:
         if len(chosen) >= p.max_sentences:
             break
-        if s.score < p.keep_ratio * best.score:
-            break
+        # more of a chunk already cited costs little precision; another chunk must be nearly as good
+        same_chunk = any(s.chunk.id == c.chunk.id for c in chosen)
+        if s.score < (p.keep_ratio_same_chunk if same_chunk else p.keep_ratio) * best.score:
+            continue
         if any(_overlap(s, c) for c in chosen):
             continue
         chosen.append(s)
-    if not _constraints_met(query, chosen):
-        return abstain(query.text, hits)
     citations: list[Citation] = []
     parts: list[str] = []
+    attributed: set[tuple[str, int]] = set()
+    script = question_script(query.text)
     for s in chosen:
         n = len(citations) + 1
         c = s.chunk
@@ -193,9 +257,28 @@ def compose(
                 quote_end=s.end,
             )
         )
-        shown = _INLINE_REFS.sub("", s.text).strip()
-        parts.append(f"{shown} [{n}]")
+        parts.append(f"{display_sentence(s, script, attributed)} [{n}]")
+        attributed.add((c.doc, c.article))
     return Answer(question=query.text, text="\n".join(parts), citations=citations, abstained=False, hits=hits)
+
+
+_MARKUP = re.compile(r"\*\*|</?b>|^\s*[*•]\s+|\s+\*\s+")
+
+
+def display_sentence(s: Sentence, script: str, attributed: set[tuple[str, int]]) -> str:
+    """The sentence as shown in an answer: markup and the source's own ``[n]`` marks removed; a
+    table row preceded by its caption (a bare row means little); the first sentence from an article
+    attributed to its outlet and date, which a reader needs to weigh the claim."""
+    text = _MARKUP.sub(" ", _INLINE_REFS.sub("", s.text)).strip()
+    text = " ".join(text.split("\t")) if "\t" in text else text
+    c = s.chunk
+    if "\n" in c.context and "\t" in s.text:
+        caption = c.context.split("\n")[1]
+        text = f"{caption}: {text}"
+    if (c.doc, c.article) not in attributed and (c.source or c.date):
+        who = " ".join(x for x in (c.source or "", f"({c.date[:10]})" if c.date else "") if x)
+        text = f"According to {who}: {text}" if script == "en" else f"据{who}:{text}"
+    return text
 
 
 def abstain(question: str, hits: list[Hit]) -> Answer:

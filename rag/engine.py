@@ -26,7 +26,7 @@ from index.build import (
 from index.cache import EmbeddingCache
 from index.embed import Embedder, make_embedder
 from index.errors import InputError
-from index.lexicon import Lexicon
+from index.lexicon import Lexicon, build_pinyin_index
 from index.snapshot import IndexSnapshot, load_snapshot
 from rag.answer import AnswerParams, abstain, compose
 from rag.query import Query, analyze
@@ -57,6 +57,7 @@ class Engine:
         self.answer_params = AnswerParams()
         self._snapshot: IndexSnapshot | None = None
         self._write_lock = threading.Lock()
+        self._pinyin: dict[str, dict[str, tuple[str, ...]]] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -204,20 +205,29 @@ class Engine:
 
     # ---------------------------------------------------------------- reads
 
-    def analyze(self, question: str) -> Query:
+    def analyze(self, question: str, snapshot: IndexSnapshot | None = None) -> Query:
         q = question.strip()
         if not q:
             raise InputError("the question is empty")
-        return analyze(q, self.lexicon)
+        snap = snapshot or self.snapshot
+        return analyze(q, self.lexicon, self._pinyin_index(snap))
+
+    def _pinyin_index(self, snap: IndexSnapshot) -> dict[str, tuple[str, ...]]:
+        idx = self._pinyin.get(snap.generation)
+        if idx is None:
+            idx = build_pinyin_index(snap.df_text, self.lexicon)
+            self._pinyin = {snap.generation: idx}  # one index per live snapshot
+        return idx
 
     def search(
         self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
     ) -> list[Hit]:
         if k < 1:
             raise InputError("k must be at least 1")
-        q = self.analyze(query)
+        snap = self.snapshot
+        q = self.analyze(query, snap)
         return hybrid_search(
-            self.snapshot,
+            snap,
             self.embedder,
             q,
             k=k,
@@ -230,7 +240,7 @@ class Engine:
     def _extractive(self, question: str, filters: Filters | None) -> tuple[Query, Answer, IndexSnapshot]:
         t0 = time.perf_counter()
         snap = self.snapshot
-        q = self.analyze(question)
+        q = self.analyze(question, snap)
         hits = hybrid_search(
             snap,
             self.embedder,

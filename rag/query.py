@@ -9,21 +9,24 @@ are the constraints an answer must satisfy (a question about 2027 is not answere
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from index.lexicon import ENGLISH_STOPWORDS, Lexicon, english_stems
+from index.lexicon import ENGLISH_STOPWORDS, Lexicon, english_stems, expand_abbreviations
 from index.normalize import normalize, tokenize
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
+_POSSESSIVE = re.compile(r"['’]s$")
 _NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*\b|\b[A-Za-z]*\d+[A-Za-z]+[A-Za-z0-9]*\b")
 
 # question words that are capitalised at a sentence start but are no names
 _NOT_NAMES = frozenset(
     "what which who whom whose when where why how is are was were do does did according around by in on "
-    "the a an for of to and or if as at from with".split()
+    "the a an for of to and or if as at from with january february march april may june july august "
+    "september october november december jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
 
 
@@ -36,6 +39,7 @@ class Query:
     years: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # Latin-script names / codes as typed (lower-cased)
     translations: list[str] = field(default_factory=list)  # Chinese words an English question maps to
+    name_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> corpus words read so
 
 
 def detect_lang(text: str) -> str:
@@ -44,22 +48,41 @@ def detect_lang(text: str) -> str:
     return "zh" if han and han * 2 >= latin * 0.5 else "en"
 
 
-def analyze(text: str, lexicon: Lexicon | None, translation_weight: float = 0.35) -> Query:
+def analyze(
+    text: str,
+    lexicon: Lexicon | None,
+    pinyin_index: Mapping[str, tuple[str, ...]] | None = None,
+    translation_weight: float = 0.35,
+) -> Query:
     lang = detect_lang(text)
     q = Query(text=text, lang=lang)
     for t in tokenize(text):
         q.text_terms[t] = q.text_terms.get(t, 0.0) + 1.0
     q.years = sorted(set(m.group(0) for m in _YEAR.finditer(text)))
     names = []
+    spans = []
     for m in _NAME.finditer(text):
-        w = m.group(0)
+        w = _POSSESSIVE.sub("", m.group(0))
         if w.lower() in _NOT_NAMES or w.lower() in ENGLISH_STOPWORDS or _YEAR.fullmatch(w):
             continue
         names.append(normalize(w))
+        spans.append((m.start(), m.end(), normalize(w)))
     q.names = list(dict.fromkeys(names))
+    if pinyin_index:
+        # single names and adjacent pairs ("Yin Qi" -> yinqi) looked up by their pinyin reading
+        keys = [n for n in q.names]
+        keys += [
+            a[2] + b[2] for a, b in zip(spans, spans[1:], strict=False) if text[a[1] : b[0]].strip() == ""
+        ]
+        for key in keys:
+            words = pinyin_index.get(re.sub(r"[^a-z]", "", key))
+            if words:
+                q.name_words[key] = words
+                for w in words:
+                    q.text_terms[w] = max(q.text_terms.get(w, 0.0), 1.0)
     if lexicon is not None:
         if lang == "en":
-            stems = english_stems(normalize(text))
+            stems = english_stems(expand_abbreviations(normalize(text)))
             for s in stems:
                 q.gloss_terms[s] = q.gloss_terms.get(s, 0.0) + 1.0
             for w, sc in lexicon.translate(stems):

@@ -61,7 +61,12 @@ def answer_events(
         yield sse_event("error", {"error": {"type": kind, "message": message}})
 
 
-@router.post("/ask", response_model=AnswerOut, response_model_exclude_unset=True, responses={**ERROR_RESPONSES, 200: _SSE_DOC})
+@router.post(
+    "/ask",
+    response_model=AnswerOut,
+    response_model_exclude_unset=True,
+    responses={**ERROR_RESPONSES, 200: _SSE_DOC},
+)
 def ask(body: AskRequest, request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
     check_question(body.question, settings)
     filters = to_filters(body.filters)

@@ -127,16 +127,14 @@ def chat_completions(body: ChatRequest, request: Request, engine: EngineDep, set
     )
 
 
-def _chunk(cid: str, created: int, delta: dict[str, Any], finish: str | None, **extra: Any) -> str:
-    data = {
-        "id": cid,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": MODEL_ID,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        **extra,
-    }
-    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+def _data(obj: dict[str, Any]) -> str:
+    return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+
+
+def _chunk(cid: str, created: int, delta: dict[str, Any] | None, finish: str | None, **extra: Any) -> str:
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+    head = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID}
+    return _data({**head, "choices": choices, **extra})
 
 
 def _chunks(
@@ -161,7 +159,7 @@ def _chunks(
     except Exception as e:
         log.exception("chat stream failed")
         _, kind, message = describe_error(e)
-        yield f"data: {json.dumps({'error': {'type': kind, 'message': message}}, ensure_ascii=False)}\n\n"
+        yield _data({"error": {"type": kind, "message": message}})
         return
     if item is None:
         yield _chunk(cid, created, {}, "stop")
@@ -173,6 +171,5 @@ def _chunks(
     urls, results = _sources(answer, base)
     yield _chunk(cid, created, {}, "stop", citations=urls, search_results=results, abstained=answer.abstained)
     if body.stream_options and body.stream_options.include_usage:
-        usage = _usage(body, answer.text)
-        yield f"data: {json.dumps({'id': cid, 'object': 'chat.completion.chunk', 'created': created, 'model': MODEL_ID, 'choices': [], 'usage': usage})}\n\n"
+        yield _chunk(cid, created, None, None, usage=_usage(body, answer.text))
     yield "data: [DONE]\n\n"

@@ -76,7 +76,9 @@ def make_engine(tmp_path: Path, corpus_dir: Path, lexicon_cache: Path) -> Engine
 
     def make(embedder: FakeEmbedder | None = None, **kw: object) -> Engine:
         data = tmp_path / f"data{len(list(tmp_path.glob('data*')))}"
-        return Engine.open(make_settings(data, corpus_dir, lexicon_cache, **kw), embedder=embedder or FakeEmbedder())
+        return Engine.open(
+            make_settings(data, corpus_dir, lexicon_cache, **kw), embedder=embedder or FakeEmbedder()
+        )
 
     return make
 

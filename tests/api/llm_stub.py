@@ -7,6 +7,7 @@ a body that is not the protocol) and read back the requests it received.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +42,21 @@ class StubState:
 
     def stall(self, delay_s: float, text: str = "late [1].") -> None:
         self.script = lambda req: Behaviour(text=text, delay_s=delay_s)
+
+
+def passage_number(request: dict[str, Any], needle: str) -> int | None:
+    """The [n] of the first prompt passage containing ``needle`` (how a good model would cite)."""
+    prompt = request["messages"][-1]["content"]
+    for m in re.finditer(r"^\[(\d+)\] ", prompt, re.M):
+        end = prompt.find("\n\n[", m.end())
+        if needle in prompt[m.end() : end if end >= 0 else len(prompt)]:
+            return int(m.group(1))
+    return None
+
+
+def citing(needle: str, template: str) -> Callable[[dict[str, Any]], Behaviour]:
+    """A script that replies ``template`` with ``{n}`` = the passage holding ``needle``."""
+    return lambda req: Behaviour(text=template.format(n=passage_number(req, needle) or 99))
 
 
 def _pieces(text: str, n: int) -> list[str]:
@@ -118,12 +134,18 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that timed out closes the socket under a stalled reply: expected here
+
+
 @contextmanager
 def llm_stub() -> Iterator[tuple[str, StubState]]:
     """Run the stub on a free loopback port; yields (base URL ending in /v1, state)."""
     state = StubState()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
+    server = _QuietServer(("127.0.0.1", 0), _handler(state))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

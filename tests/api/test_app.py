@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -126,7 +127,7 @@ def test_chunked_oversized_body_is_refused(small_body):
     assert r.status_code == 413 and r.json()["error"]["type"] == "payload_too_large"
 
     def upload():
-        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n\r\n"
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n'
         for _ in range(50):
             yield b"word " * 20
         yield b"\r\n--b--\r\n"
@@ -248,3 +249,27 @@ def test_engine_is_shared_not_global(make_engine):
     assert "only-in-two.md" in ids2 and "only-in-two.md" not in ids1
     assert isinstance(c1.app.state.engine, Engine)
     assert re.match(r"^\d+$", str(c1.app.state.started))
+
+
+# ------------------------------------------------------------------------------------------------ bench
+
+
+def test_bench_measures_both_routes_over_http(shared_engine, tmp_path, capsys):
+    from api.bench import main, summarize
+    from tests.api.conftest import live_server
+
+    gold = tmp_path / "questions.jsonl"
+    gold.write_text(
+        '{"question": "What is Meta\'s 2026 capex guidance?", "answer": "ignored"}\n\n'
+        '{"question": "太阳能电池板价格"}\n{"question": "solar battery storage"}\n',
+        encoding="utf-8",
+    )
+    with live_server(create_app(shared_engine.settings, shared_engine)) as base:
+        assert main(["--url", base, "--gold", str(gold), "--warmup", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["questions"] == 3
+    for route in ("/search", "/ask"):
+        s = result["routes"][route]
+        assert s["n"] == 3 and s["errors"] == 0
+        assert 0 < s["p50"] <= s["p95"] <= s["max"]
+    assert summarize([10.0, 20.0, 30.0, 40.0])["p50"] == 25.0

@@ -15,7 +15,9 @@ Q = "What is Meta's 2026 capex guidance?"
 @pytest.fixture(scope="module")
 def oai(client):
     # TestClient is an httpx client: the official client talks to the app in process
-    return openai.OpenAI(base_url=f"{client.base_url}/v1", api_key="unused", http_client=client, max_retries=0)
+    return openai.OpenAI(
+        base_url=f"{client.base_url}/v1", api_key="unused", http_client=client, max_retries=0
+    )
 
 
 def test_models_lists_the_service(oai, client):
@@ -59,7 +61,10 @@ def test_chat_completion_answers_with_figures_and_citations(oai, client):
 def test_chat_completion_stream(oai, client):
     plain = oai.chat.completions.create(model="x", messages=[{"role": "user", "content": Q}])
     stream = oai.chat.completions.create(
-        model="x", messages=[{"role": "user", "content": Q}], stream=True, stream_options={"include_usage": True}
+        model="x",
+        messages=[{"role": "user", "content": Q}],
+        stream=True,
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -82,7 +87,13 @@ def test_content_parts_are_accepted(client):
 def test_unknown_sampling_parameters_are_ignored(client):
     r = client.post(
         "/v1/chat/completions",
-        json={"model": "m", "messages": [{"role": "user", "content": Q}], "temperature": 0.2, "top_p": 1, "n": 1},
+        json={
+            "model": "m",
+            "messages": [{"role": "user", "content": Q}],
+            "temperature": 0.2,
+            "top_p": 1,
+            "n": 1,
+        },
     )
     assert r.status_code == 200
 
@@ -118,6 +129,7 @@ def test_message_validation(client, messages, status):
 def test_openai_client_sees_errors_as_api_errors(oai, shared_engine):
     with pytest.raises(openai.BadRequestError) as e:
         oai.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "x" * (shared_engine.settings.max_question_chars + 5)}]
+            model="m",
+            messages=[{"role": "user", "content": "x" * (shared_engine.settings.max_question_chars + 5)}],
         )
     assert "limit" in str(e.value)

@@ -36,7 +36,10 @@ def test_reads_are_served_during_an_upload(make_engine):
     engine = make_engine(embedder=embedder)
     embedder.armed = True
     doc = "# Quokka survey\n\nThe quokka survey on Rottnest Island counted 12,400 quokkas in 2025.\n"
-    with live_server(create_app(engine.settings, engine)) as base, httpx.Client(base_url=base, timeout=30) as http:
+    with (
+        live_server(create_app(engine.settings, engine)) as base,
+        httpx.Client(base_url=base, timeout=30) as http,
+    ):
         upload: dict[str, httpx.Response] = {}
 
         def do_upload() -> None:

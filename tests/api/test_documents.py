@@ -40,9 +40,17 @@ def test_list_documents(client):
 def test_get_document_text_and_span(client):
     whole = client.get("/documents/digest.txt").json()
     assert whole["text"] == CORPUS["digest.txt"]
-    assert (whole["start"], whole["end"], whole["chars"]) == (0, len(CORPUS["digest.txt"]), len(CORPUS["digest.txt"]))
-    cite = client.post("/ask", json={"question": "What is Meta's 2026 capex guidance?"}).json()["citations"][0]
-    span = client.get(f"/documents/{cite['doc']}", params={"start": cite["quote_start"], "end": cite["quote_end"]})
+    assert (whole["start"], whole["end"], whole["chars"]) == (
+        0,
+        len(CORPUS["digest.txt"]),
+        len(CORPUS["digest.txt"]),
+    )
+    cite = client.post("/ask", json={"question": "What is Meta's 2026 capex guidance?"}).json()["citations"][
+        0
+    ]
+    span = client.get(
+        f"/documents/{cite['doc']}", params={"start": cite["quote_start"], "end": cite["quote_end"]}
+    )
     assert span.status_code == 200
     assert span.json()["text"] == cite["quote"]
     tail = client.get("/documents/solar.md", params={"start": 10}).json()
@@ -171,7 +179,9 @@ def test_writes_need_the_api_key(keyed, header):
 def test_the_right_key_allows_writes_and_reads_need_none(keyed):
     c, _ = keyed
     auth = {"Authorization": "Bearer s3cret-key"}
-    assert c.post("/documents", files={"file": ("zebra.md", NEW_DOC.encode())}, headers=auth).status_code == 201
+    assert (
+        c.post("/documents", files={"file": ("zebra.md", NEW_DOC.encode())}, headers=auth).status_code == 201
+    )
     assert c.delete("/documents/solar.md", headers=auth).status_code == 204
     assert c.get("/documents").status_code == 200
     assert c.post("/search", json={"query": "zebra"}).status_code == 200

@@ -100,7 +100,9 @@ def test_chat_stream_sends_only_verified_text(llm_service):
     c, stub = llm_service
     stub.reply(GOOD + " An uncited claim.", stream_pieces=5)
     oai = openai.OpenAI(base_url=f"{c.base_url}/v1", api_key="x", http_client=c, max_retries=0)
-    chunks = list(oai.chat.completions.create(model="m", messages=[{"role": "user", "content": Q}], stream=True))
+    chunks = list(
+        oai.chat.completions.create(model="m", messages=[{"role": "user", "content": Q}], stream=True)
+    )
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == GOOD
     final = chunks[-1].model_extra or {}

@@ -66,7 +66,9 @@ def test_no_server_errors(api_schema, mode):
     for op in _operations(api_schema):
 
         @given(case=op.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def run(case) -> None:
             exchanges.append((case, case.call()))
 
@@ -77,7 +79,9 @@ def test_no_server_errors(api_schema, mode):
             assert mode is schemathesis.GenerationMode.NEGATIVE, op.label
     assert len(exchanges) >= EXAMPLES  # the loop really sent requests
     server_errors = [
-        f"{c.method} {c.formatted_path}: {r.status_code} {r.text}" for c, r in exchanges if r.status_code >= 500
+        f"{c.method} {c.formatted_path}: {r.status_code} {r.text}"
+        for c, r in exchanges
+        if r.status_code >= 500
     ]
     assert server_errors == []
     problems = []

@@ -140,7 +140,7 @@ def test_run_writes_json_report_and_plot(tmp_path, capsys, fake_engine):
     assert fake_engine.settings.corpus == corpus.resolve()
 
     r = json.loads((out / "r.json").read_text(encoding="utf-8"))
-    assert r["n"] == 3 and r["n_answerable"] == 2 and r["meta"]["name"] == "gold"
+    assert r["n"] == 3 and r["n_answerable"] == 2 and r["meta"]["name"] == f"{tmp_path.name}/gold"
     assert set(r["retrieval"]) >= {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"}
     assert r["answer"]["abstention_accuracy"] == 1.0
     assert "![retrievers compared](r.png)" in (out / "r.md").read_text(encoding="utf-8")

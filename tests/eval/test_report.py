@@ -3,7 +3,16 @@ import json
 import pytest
 
 from eval.harness import evaluate
-from eval.report import END, START, plot_baselines, render_markdown, results_table, update_readme
+from eval.report import (
+    END,
+    START,
+    main,
+    plot_baselines,
+    render_files,
+    render_markdown,
+    results_table,
+    update_readme,
+)
 from index.errors import InputError
 from tests.eval.test_harness import ITEMS, engine
 
@@ -66,3 +75,18 @@ def test_readme_without_markers_or_results_is_an_error(tmp_path):
         results_table(tmp_path)
     with pytest.raises(InputError, match="has no"):
         update_readme(readme, tmp_path)
+
+
+def test_render_files_and_the_module_entry(result, tmp_path, capsys):
+    src = tmp_path / "tiny.json"
+    src.write_text(json.dumps(result), encoding="utf-8")
+    md, png = render_files(src)
+    assert md == tmp_path / "tiny.md" and "![retrievers compared](tiny.png)" in md.read_text(encoding="utf-8")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{START}\n{END}\n", encoding="utf-8")
+    assert main([str(readme), str(tmp_path)]) == 0
+    assert "[tiny](tiny.md)" in readme.read_text(encoding="utf-8")
+    assert main([]) == 2 and main([str(tmp_path / "missing.md"), str(tmp_path)]) == 2
+    assert "README not found" in capsys.readouterr().err

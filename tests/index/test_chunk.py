@@ -49,7 +49,10 @@ def test_seed_chunks(path: Path) -> None:
     assert {c.article for c in chunks} == {a.index for a in arts if a.blocks}
     # greedy packing keeps chunks near the target size: most are within max_tokens (an article's
     # first chunk may run over by its title and byline, which it carries)
-    firsts = {min((c for c in chunks if c.article == a), key=lambda c: c.start).start for a in {c.article for c in chunks}}
+    firsts = {
+        min((c for c in chunks if c.article == a), key=lambda c: c.start).start
+        for a in {c.article for c in chunks}
+    }
     rest = [c for c in chunks if c.start not in firsts]
     within = sum(COUNT(c.embed_text) <= 200 for c in rest)
     assert within >= 0.95 * len(rest)

@@ -53,7 +53,9 @@ def test_question_script() -> None:
 
 def test_split_sentences_offsets() -> None:
     doc = "前言。要点 - 第一条,营收598.9亿美元 [1][2] - 第二条!\nThird line. Fourth one"
-    c = Chunk(doc="d", article=0, title="t", source=None, date=None, section="", start=0, end=len(doc), text=doc)
+    c = Chunk(
+        doc="d", article=0, title="t", source=None, date=None, section="", start=0, end=len(doc), text=doc
+    )
     spans = split_sentences(c)
     quotes = [doc[s:e] for s, e in spans]
     assert "第一条,营收598.9亿美元" in quotes  # trailing reference marks trimmed

@@ -201,6 +201,20 @@ def test_unknown_markers_uncited_and_unsupported_sentences_are_dropped(settings)
     assert [c.n for c in v.citations] == [1]
 
 
+def test_other_marker_styles_and_source_lists(settings):
+    reply = (
+        "Meta预计2026年资本支出在1150亿至1350亿美元之间【1】。微软资本支出同比增长66%［2］。\n\n"
+        "**来源：**\n[1] 北美CSP资本开支指引乐观 (智通财经网, 2026-02-03)\n- [2] 微软资本支出\n"
+    )
+    v = verify_reply(reply, _passages(settings))
+    assert v.text == "Meta预计2026年资本支出在1150亿至1350亿美元之间[1]。微软资本支出同比增长66%[2]。"
+    assert [c.chunk_id for c in v.citations] == [CHUNKS[0].id, CHUNKS[1].id]
+    footnotes = verify_reply(
+        "Meta guided $115-135 billion.[^1]\n\nSources:\n[^1]: capex passage", _passages(settings)
+    )
+    assert footnotes.text == "Meta guided $115-135 billion.[1]"
+
+
 def test_reply_with_nothing_cited_verifies_to_empty(settings):
     v = verify_reply("NO_ANSWER", _passages(settings))
     assert v.text == "" and v.citations == []
