@@ -218,6 +218,9 @@ class Lexicon:
             combos = [c + r for c in combos for r in rs][:limit]
         return tuple(combos)
 
+    def has_phrase(self, stems: list[str]) -> bool:
+        return " ".join(stems) in self._translate
+
     def translate(self, stems: list[str]) -> list[tuple[str, float]]:
         """Chinese words (with weights) for a sequence of English stems, longest phrases first."""
         out: dict[str, float] = {}

@@ -13,14 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from index.lexical import gloss_tokens
-from index.lexicon import Lexicon
+from index.lexicon import Lexicon, english_stems, expand_abbreviations
 from index.normalize import is_traditional, normalize, tokenize
 from index.types import Chunk
 from rag.query import Query
 from rag.types import Answer, Citation, Hit
 
 # sentence ends: Chinese and Western terminators, line breaks, and the digests' " - " bullet separators
-_SPLIT = re.compile(r"(?<=[。！？!?；;])|\n+|(?<=\S) - (?=\S)|(?<=[.])\s+(?=[A-Z\u4e00-\u9fff])")
+_SPLIT = re.compile(
+    r"(?<=[。！？!?；;])|\n+|(?<=\S) [-*] (?=\S)|(?<=[.])\s+(?=[A-Z\u4e00-\u9fff])|(?<=\])\s+(?=[^\[\s])"
+)
 _REFS = re.compile(r"(\s*\[\d+\])+\s*$")
 _INLINE_REFS = re.compile(r"\s*(\[\d+\])+")
 _DIGIT = re.compile(r"\d")
@@ -137,8 +139,8 @@ def score_sentences(
             score = cov + 0.15 / hit.rank
             if asks_qty and _DIGIT.search(_INLINE_REFS.sub("", st)):
                 score += 0.15
-            if len(st) > 400:
-                score -= 0.1  # a whole paragraph is a poor quote
+            if len(st) > 150:
+                score -= min(0.2, 0.05 * (len(st) - 150) / 100)  # a whole paragraph is a poor quote
             out.append(Sentence(c, hit.rank, s, e, st, score, cov))
     out.sort(key=lambda x: -x.score)
     return out
@@ -165,8 +167,15 @@ _UNIT_ALIASES = {
 }
 
 
+_ASKS_PERCENT = re.compile(
+    r"what (percentage|percent|share)|百分之几|百分比|占比多少|佔比多少|比例是多少", re.IGNORECASE
+)
+
+
 def asked_unit(question: str) -> str | None:
-    """The unit a question asks its figure in ("多少TFLOPS" -> tflops), if it names one."""
+    """The unit a question asks its figure in ("多少TFLOPS" -> tflops, "what percentage" -> %)."""
+    if _ASKS_PERCENT.search(question):
+        return "%"
     m = _ASKED_UNIT.search(question)
     if not m:
         return None
@@ -179,29 +188,66 @@ def _states_unit(text: str, unit: str) -> bool:
     return re.search(r"\d[\d.,/]*\s*" + re.escape(normalize(unit)), t) is not None
 
 
-def _satisfies(query: Query, s: Sentence, unit: str | None) -> bool:
+def _satisfies(query: Query, s: Sentence, unit: str | None, vocabulary: Mapping[str, int]) -> bool:
     """What the question pins down must be in the sentence that answers it:
 
     * a year it names, in the sentence or its article's header (title, date), not merely somewhere
       in the chunk: "capex guidance for 2027" is not answered by a 2026 figure;
     * a unit it asks the figure in ("多少TFLOPS"), stated with a number.
     """
-    if query.years:
-        blob = s.text + " " + s.chunk.context
-        if not all(y in blob for y in query.years):
-            return False
-    return not (unit and not _states_unit(s.text, unit))
-
-
-def _unknown_name(query: Query, vocabulary: Mapping[str, int]) -> bool:
-    """A Latin-script name typed into a Chinese question that occurs nowhere in the corpus."""
-    if query.lang != "zh":
+    blob = normalize(s.text + " " + s.chunk.context)
+    where = normalize(s.chunk.context + " " + s.chunk.text)
+    if query.years and not all(y in blob for y in query.years):
         return False
-    for name in query.names:
+    if unit and not _states_unit(s.text, unit):
+        return False
+    # * one of the names it asks about that the corpus knows ("Meta", "寒武纪"), in the passage:
+    #   another company's figure does not answer it
+    known = [
+        e
+        for e in query.entities
+        if any(_in_vocabulary(f, vocabulary) for f in query.entity_forms.get(e, (e,)))
+    ]
+    if not known:
+        return True
+    # the article's subject is often implicit in a sentence ("its R&D spend was..."): the chunk counts
+    return any(f in where for e in known for f in query.entity_forms.get(e, (e,)))
+
+
+def _in_vocabulary(form: str, vocabulary: Mapping[str, int]) -> bool:
+    return form in vocabulary or bool(form) and all(t in vocabulary for t in tokenize(form))
+
+
+def _unknown_name(
+    query: Query, vocabulary: Mapping[str, int], n_chunks: int, lexicon: Lexicon | None
+) -> bool:
+    """Whether the question is about a name the corpus never mentions.
+
+    A Latin-script name typed into a Chinese question is written as the corpus would write it: one
+    the corpus lacks means the question is about something else. An English question may name a
+    Chinese company in its English form, so it only counts as unknown when none of its distinctive
+    names (common ones like "AI" aside) occurs in the corpus, read as pinyin, or translates.
+    """
+    if not query.names:
+        return False
+
+    def known(name: str) -> bool:
         parts = [p for p in re.split(r"[^a-z0-9]+", name) if p]
-        if parts and not any(p in vocabulary for p in parts):
+        if any(p in vocabulary for p in parts) or query.name_words.get(name):
             return True
-    return False
+        if lexicon is None:
+            return False
+        stems = english_stems(expand_abbreviations(name))
+        return any(
+            w in vocabulary or any(t in vocabulary for t in tokenize(w))
+            for w, _ in lexicon.translate(stems)[:3]
+        )
+
+    if query.lang == "zh":
+        return any(not known(n) for n in query.names)
+    common = max(3, int(0.05 * n_chunks))
+    distinctive = [n for n in query.names if vocabulary.get(n, 0) <= common]
+    return bool(distinctive) and not any(known(n) for n in distinctive)
 
 
 def compose(
@@ -216,10 +262,10 @@ def compose(
 ) -> Answer:
     p = params or AnswerParams()
     ranked = score_sentences(query, hits, doc_text, lexicon, df_text, df_gloss, n_chunks, p)
-    if not ranked or ranked[0].coverage < p.min_coverage or _unknown_name(query, df_text):
+    if not ranked or ranked[0].coverage < p.min_coverage or _unknown_name(query, df_text, n_chunks, lexicon):
         return abstain(query.text, hits)
     unit = asked_unit(query.text)
-    sentences = [s for s in ranked if _satisfies(query, s, unit)]
+    sentences = [s for s in ranked if _satisfies(query, s, unit, df_text)]
     # the evidence that meets the question's constraints must be about as relevant as the best overall
     if not sentences or sentences[0].score < p.constrained_ratio * ranked[0].score:
         return abstain(query.text, hits)
@@ -276,7 +322,7 @@ def display_sentence(s: Sentence, script: str, attributed: set[tuple[str, int]])
         caption = c.context.split("\n")[1]
         text = f"{caption}: {text}"
     if (c.doc, c.article) not in attributed and (c.source or c.date):
-        who = " ".join(x for x in (c.source or "", f"({c.date[:10]})" if c.date else "") if x)
+        who = " ".join(x for x in (c.source or f"“{c.title}”", f"({c.date[:10]})" if c.date else "") if x)
         text = f"According to {who}: {text}" if script == "en" else f"据{who}:{text}"
     return text
 

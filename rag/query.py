@@ -20,7 +20,12 @@ _LATIN = re.compile(r"[A-Za-z]")
 _YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 _POSSESSIVE = re.compile(r"['’]s$")
-_NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*\b|\b[A-Za-z]*\d+[A-Za-z]+[A-Za-z0-9]*\b")
+_POSSESSIVE_ANY = re.compile(r"(?<=[A-Za-z])['’]s\b")
+# Latin-script names and codes; boundaries are written out because \b sees no edge between a
+# Latin letter and a Chinese character ("Anthropic正在...")
+_NAME = re.compile(
+    r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*|[A-Za-z]*\d+[A-Za-z]+[A-Za-z0-9]*)(?![A-Za-z0-9])"
+)
 
 # question words that are capitalised at a sentence start but are no names
 _NOT_NAMES = frozenset(
@@ -40,6 +45,18 @@ class Query:
     names: list[str] = field(default_factory=list)  # Latin-script names / codes as typed (lower-cased)
     translations: list[str] = field(default_factory=list)  # Chinese words an English question maps to
     name_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> corpus words read so
+    entities: list[str] = field(default_factory=list)  # names + Chinese proper nouns, normalised
+    entity_forms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # how the corpus may write each
+
+
+_PROPER = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
+
+
+def chinese_proper_nouns(text: str) -> list[str]:
+    """Names of people, places, organisations and products in a Chinese text (jieba's POS tags)."""
+    import jieba.posseg
+
+    return list(dict.fromkeys(w for w, flag in jieba.posseg.lcut(text) if flag in _PROPER and len(w) >= 2))
 
 
 def detect_lang(text: str) -> str:
@@ -56,7 +73,7 @@ def analyze(
 ) -> Query:
     lang = detect_lang(text)
     q = Query(text=text, lang=lang)
-    for t in tokenize(text):
+    for t in tokenize(_POSSESSIVE_ANY.sub("", text)):
         q.text_terms[t] = q.text_terms.get(t, 0.0) + 1.0
     q.years = sorted(set(m.group(0) for m in _YEAR.finditer(text)))
     names = []
@@ -74,12 +91,33 @@ def analyze(
         keys += [
             a[2] + b[2] for a, b in zip(spans, spans[1:], strict=False) if text[a[1] : b[0]].strip() == ""
         ]
+        if lexicon is not None:
+            # a two-word name the dictionary knows as a phrase ("Hong Kong" -> 香港)
+            for a, b in zip(spans, spans[1:], strict=False):
+                pair = f"{a[2]} {b[2]}"
+                if (
+                    text[a[1] : b[0]].strip() == ""
+                    and lexicon.translate(english_stems(pair))[:1]
+                    and len(english_stems(pair)) == 2
+                    and lexicon.has_phrase(english_stems(pair))
+                ):
+                    q.names.append(pair)
         for key in keys:
             words = pinyin_index.get(re.sub(r"[^a-z]", "", key))
             if words:
                 q.name_words[key] = words
+                if key not in q.names:
+                    q.names.append(key)
                 for w in words:
                     q.text_terms[w] = max(q.text_terms.get(w, 0.0), 1.0)
+    q.entities = list(q.names)
+    if lang == "zh":
+        q.entities += [w for w in chinese_proper_nouns(normalize(text)) if w not in q.entities]
+    for e in q.entities:
+        forms = [e, *q.name_words.get(e, ())]
+        if lexicon is not None and e in q.names:
+            forms += [w for w, _ in lexicon.translate(english_stems(expand_abbreviations(e)))[:3]]
+        q.entity_forms[e] = tuple(dict.fromkeys(forms))
     if lexicon is not None:
         if lang == "en":
             stems = english_stems(expand_abbreviations(normalize(text)))

@@ -272,4 +272,5 @@ def test_bench_measures_both_routes_over_http(shared_engine, tmp_path, capsys):
         s = result["routes"][route]
         assert s["n"] == 3 and s["errors"] == 0
         assert 0 < s["p50"] <= s["p95"] <= s["max"]
+        assert 0 < s["server"]["p50"] <= s["p50"]  # the engine time is part of the HTTP time
     assert summarize([10.0, 20.0, 30.0, 40.0])["p50"] == 25.0

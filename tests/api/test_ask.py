@@ -95,3 +95,41 @@ def test_unknown_question_abstains_or_answers_with_citations(client):
         assert a["citations"] == []
     else:
         assert a["citations"]
+
+
+class _FailingMidStream:
+    """An engine whose answer stream breaks after the first piece of text (e.g. the LLM server died)."""
+
+    ready = True
+    llm = None
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def ask_stream(self, question, filters=None):
+        from index.errors import UpstreamError
+
+        yield "partial answer "
+        raise UpstreamError("the LLM at http://127.0.0.1:9 failed")
+
+
+def test_failure_after_the_stream_started_is_an_error_event(shared_engine):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(shared_engine.settings, _FailingMidStream(shared_engine.settings))  # type: ignore[arg-type]
+    with TestClient(app) as c:
+        r = c.post("/ask", json={"question": "anything", "stream": True})
+        assert r.status_code == 200
+        events = parse_sse(r.text)
+        assert events[0] == ("delta", {"text": "partial answer "})
+        assert events[-1] == (
+            "error",
+            {"error": {"type": "upstream_error", "message": "the LLM at http://127.0.0.1:9 failed"}},
+        )
+        r = c.post(
+            "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}], "stream": True}
+        )
+        lines = [line for line in r.text.split("\n") if line.startswith("data: ")]
+        assert json.loads(lines[-1][6:])["error"]["type"] == "upstream_error"
