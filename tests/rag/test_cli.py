@@ -1,0 +1,69 @@
+"""The `rag` command: index summary, search, ask (human and JSON), and clear errors with exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import rag.engine as engine_mod
+from rag.cli import main
+
+
+@pytest.fixture
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, small_corpus: Path, shared_cache: Path, fake_embedder
+):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RAG_CORPUS", str(small_corpus))
+    monkeypatch.setenv("RAG_CACHE", str(shared_cache))
+    # the CLI builds its embedder from settings; tests swap in the fake one
+    monkeypatch.setattr(engine_mod, "build_embedder", lambda settings: fake_embedder)
+    return tmp_path
+
+
+def test_index_prints_a_summary_and_reindex_embeds_nothing(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["index", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["files"] == 4 and first["chunks"] > 0 and first["embedded"] == first["chunks"]
+    assert first["articles"] >= 4 and "seconds" in first
+    assert main(["index"]) == 0
+    out = capsys.readouterr().out
+    assert "embedded 0" in out and "0 new or changed" in out
+
+
+def test_ask_builds_the_index_on_first_use(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "阶跃星辰融资多少?"]) == 0
+    out = capsys.readouterr().out
+    assert "50亿元" in out and "[1]" in out and "Sources:" in out and "36氪" in out
+
+
+def test_ask_json_and_search(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "阶跃星辰融资多少?", "--json"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    assert ans["abstained"] is False and ans["citations"][0]["doc"] == "digest.txt"
+    assert {"n", "doc", "title", "source", "date", "start", "end", "quote"} <= set(ans["citations"][0])
+    assert main(["search", "Google Cloud backlog", "--k", "2", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2 and hits[0]["doc"] == "cloud.md"
+    assert main(["search", "融资", "--source", "36氪"]) == 0
+    assert "36氪" in capsys.readouterr().out
+
+
+def test_unanswerable_question_abstains(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "What is the boiling point of liquid nitrogen on Titan?", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["abstained"] is True
+
+
+def test_errors_have_messages_and_exit_codes(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "   "]) == 2
+    assert "empty" in capsys.readouterr().err
+    assert main(["index", str(cli_env / "missing")]) == 3
+    assert "no such file" in capsys.readouterr().err
+    bad = cli_env / "bad.txt"
+    bad.write_bytes("标题".encode("gbk"))
+    assert main(["index", str(bad)]) == 2
+    assert "UTF-8" in capsys.readouterr().err
