@@ -208,14 +208,15 @@ def _load_doc_rows(db: sqlite3.Connection) -> dict[str, _DocRows]:
         )
     for r in db.execute("SELECT * FROM chunks ORDER BY id"):
         d = docs[r["doc"]]
-        d.chunks.append(_row_chunk(r))
+        d.chunks.append(row_chunk(r))
         d.tokens.append(r["tokens"])
         d.gloss.append(r["gloss"])
         d.vectors.append(np.frombuffer(r["vector"], dtype=np.float32))
     return docs
 
 
-def _row_chunk(r: sqlite3.Row) -> Chunk:
+def row_chunk(r: sqlite3.Row) -> Chunk:
+    """A chunk from its row in ``chunks.sqlite`` (shared with the snapshot loader)."""
     return Chunk(
         doc=r["doc"],
         article=r["article"],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.build import check_manifest, current_generation, read_manifest
+from index.build import check_manifest, current_generation, read_manifest, row_chunk
 from index.errors import NotFoundError
 from index.lexical import LexicalIndex, load_lexical
 from index.store import VectorStore, load_vector_store
@@ -79,20 +79,7 @@ def load_snapshot(index_dir: Path, model_id: str, dim: int) -> IndexSnapshot:
         ):
             if r["id"] != len(chunks):
                 raise NotFoundError(f"index at {gen} is damaged (chunk ids not contiguous); rebuild it")
-            chunks.append(
-                Chunk(
-                    doc=r["doc"],
-                    article=r["article"],
-                    title=r["title"],
-                    source=r["source"],
-                    date=r["date"],
-                    section=r["section"],
-                    start=r["start"],
-                    end=r["end"],
-                    text=r["text"],
-                    context=r["context"],
-                )
-            )
+            chunks.append(row_chunk(r))
             vecs.append(r["vector"])
             df_text.update(set(r["tokens"].split()))
             df_gloss.update(set(r["gloss"].split()))

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from index.lexical import gloss_tokens
 from index.lexicon import Lexicon, english_stems, expand_abbreviations
@@ -95,17 +96,29 @@ def _idf(df: Mapping[str, int], n: int, term: str) -> float:
     return math.log(1 + (n - df.get(term, 0) + 0.5) / (df.get(term, 0) + 0.5))
 
 
+class CorpusStats(Protocol):
+    """Document frequencies over the index's chunks (an ``IndexSnapshot`` is one)."""
+
+    @property
+    def df_text(self) -> Mapping[str, int]: ...
+
+    @property
+    def df_gloss(self) -> Mapping[str, int]: ...
+
+    @property
+    def size(self) -> int: ...
+
+
 def score_sentences(
     query: Query,
     hits: list[Hit],
     doc_text: Mapping[str, str],
     lexicon: Lexicon | None,
-    df_text: Mapping[str, int],
-    df_gloss: Mapping[str, int],
-    n_chunks: int,
+    stats: CorpusStats,
     params: AnswerParams,
 ) -> list[Sentence]:
     """Every sentence of the top hits, scored by how much of the question (IDF-weighted) it covers."""
+    df_text, df_gloss, n_chunks = stats.df_text, stats.df_gloss, stats.size
     asks_qty = bool(_ASKS_QUANTITY.search(query.text))
     wt = {t: w * _idf(df_text, n_chunks, t) for t, w in query.text_terms.items()}
     wg = (
@@ -255,13 +268,12 @@ def compose(
     hits: list[Hit],
     doc_text: Mapping[str, str],
     lexicon: Lexicon | None,
-    df_text: Mapping[str, int],
-    df_gloss: Mapping[str, int],
-    n_chunks: int,
+    stats: CorpusStats,
     params: AnswerParams | None = None,
 ) -> Answer:
     p = params or AnswerParams()
-    ranked = score_sentences(query, hits, doc_text, lexicon, df_text, df_gloss, n_chunks, p)
+    ranked = score_sentences(query, hits, doc_text, lexicon, stats, p)
+    df_text, n_chunks = stats.df_text, stats.size
     if not ranked or ranked[0].coverage < p.min_coverage or _unknown_name(query, df_text, n_chunks, lexicon):
         return abstain(query.text, hits)
     unit = asked_unit(query.text)

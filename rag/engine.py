@@ -253,9 +253,7 @@ class Engine:
         t1 = time.perf_counter()
         texts = {h.chunk.doc: snap.documents[h.chunk.doc].text for h in hits}
         if hits:
-            ans = compose(
-                q, hits, texts, self.lexicon, snap.df_text, snap.df_gloss, snap.size, self.answer_params
-            )
+            ans = compose(q, hits, texts, self.lexicon, snap, self.answer_params)
         else:
             ans = abstain(q.text, hits)
         t2 = time.perf_counter()
