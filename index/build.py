@@ -239,7 +239,7 @@ def build_index(
     remove: Sequence[str] = (),
     store: str = "faiss",
     params: ChunkParams | None = None,
-    cache: EmbeddingCache | None = None,
+    cache: EmbeddingCache | Callable[[], EmbeddingCache] | None = None,
     lexicon: Lexicon | Callable[[], Lexicon] | None = None,
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -314,7 +314,11 @@ def build_index(
                     progress(done[0], len(pending))
 
             own_cache = cache is None
-            ec = cache or EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
+            # opened only when something needs embedding: an unchanged corpus touches no file
+            if callable(cache):
+                ec = cache()
+            else:
+                ec = cache or EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
             try:
                 hashes = {p.content_hash for p in pending}
                 cached = ec.get_many(sorted(hashes))

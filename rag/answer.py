@@ -49,6 +49,7 @@ class AnswerParams:
     keep_ratio: float = 0.9  # a sentence from another chunk must score at least this share of the best
     keep_ratio_same_chunk: float = 0.6  # one from a chunk already cited, at least this share
     min_coverage: float = 0.15  # abstain when the best evidence covers less of the question than this
+    extend_chars: int = 200  # carry a quote on into the following sentences of its chunk, up to this length
     constrained_ratio: float = 0.85  # ... or when evidence meeting its year/unit scores below this share
 
 
@@ -293,6 +294,7 @@ def compose(
         if any(_overlap(s, c) for c in chosen):
             continue
         chosen.append(s)
+    chosen = [_extend(s, doc_text[s.chunk.doc], p.extend_chars) for s in chosen]
     citations: list[Citation] = []
     parts: list[str] = []
     attributed: set[tuple[str, int]] = set()
@@ -337,6 +339,21 @@ def display_sentence(s: Sentence, script: str, attributed: set[tuple[str, int]])
         who = " ".join(x for x in (c.source or f"“{c.title}”", f"({c.date[:10]})" if c.date else "") if x)
         text = f"According to {who}: {text}" if script == "en" else f"据{who}:{text}"
     return text
+
+
+def _extend(s: Sentence, text: str, limit: int) -> Sentence:
+    """Carry a short sentence on into the sentences that follow it in the same chunk, up to ``limit``
+    characters: reasons, list items and the second half of a figure often come right after the
+    sentence that matched the question ("...增长近10倍,主要得益于: 1) ...; 2) ...")."""
+    spans = split_sentences(s.chunk)
+    end = s.end
+    for b in (b for a, b in spans if a >= s.end):
+        if b - s.start > limit:
+            break
+        end = b
+    if end == s.end:
+        return s
+    return Sentence(s.chunk, s.rank, s.start, end, text[s.start : end], s.score, s.coverage)
 
 
 def abstain(question: str, hits: list[Hit]) -> Answer:

@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval":
             from eval.cli import run as run_eval
 
-            return int(run_eval(args))
+            return int(run_eval(args, settings=settings))
     except RagError as e:
         print(f"rag: error: {e}", file=sys.stderr)
         for cls, code in EXIT_CODES:

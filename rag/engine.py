@@ -120,23 +120,31 @@ class Engine:
         rebuild: bool = False,
     ) -> BuildReport:
         cb = _progress_bar(progress)
-        try:
-            with EmbeddingCache(
+        opened: list[EmbeddingCache] = []
+
+        def open_cache() -> EmbeddingCache:
+            c = EmbeddingCache(
                 self.settings.cache_dir / "embeddings.sqlite", self.embedder.model_id, self.embedder.dim
-            ) as cache:
-                report = build_index(
-                    self.settings.index_dir,
-                    self.embedder,
-                    upsert=upsert,
-                    remove=list(remove),
-                    store=self.settings.vector_store,
-                    params=ChunkParams(self.settings.chunk_tokens),
-                    cache=cache,
-                    lexicon=lambda: self.lexicon,
-                    rebuild=rebuild,
-                    progress=cb,
-                )
+            )
+            opened.append(c)
+            return c
+
+        try:
+            report = build_index(
+                self.settings.index_dir,
+                self.embedder,
+                upsert=upsert,
+                remove=list(remove),
+                store=self.settings.vector_store,
+                params=ChunkParams(self.settings.chunk_tokens),
+                cache=open_cache,
+                lexicon=lambda: self.lexicon,
+                rebuild=rebuild,
+                progress=cb,
+            )
         finally:
+            for c in opened:
+                c.close()
             close = getattr(cb, "close", None)
             if callable(close):
                 close()

@@ -28,7 +28,9 @@ def test_index_prints_a_summary_and_reindex_embeds_nothing(
 ) -> None:
     assert main(["index", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first["files"] == 4 and first["chunks"] > 0 and first["embedded"] == first["chunks"]
+    assert first["files"] == 4 and first["chunks"] > 0
+    # the session shares one embedding cache: earlier tests may already have embedded these texts
+    assert first["embedded"] + first["reused"] == first["chunks"]
     assert first["articles"] >= 4 and "seconds" in first
     assert main(["index"]) == 0
     out = capsys.readouterr().out
