@@ -93,6 +93,14 @@ def split_sentences(chunk: Chunk) -> list[tuple[int, int]]:
     return out
 
 
+_BYLINE = re.compile(r"^.{0,40}·\s*\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$")
+
+
+def _is_heading(sentence: str, chunk: Chunk) -> bool:
+    t = sentence.strip().lstrip("#").strip()
+    return t == chunk.title.strip() or bool(_BYLINE.match(t))
+
+
 def _idf(df: Mapping[str, int], n: int, term: str) -> float:
     return math.log(1 + (n - df.get(term, 0) + 0.5) / (df.get(term, 0) + 0.5))
 
@@ -137,6 +145,8 @@ def score_sentences(
         ctx_gloss = set(gloss_tokens(c.context, lexicon)) if (wg and lexicon) else set()
         for s, e in split_sentences(c):
             st = text[s:e]
+            if _is_heading(st, c):
+                continue  # the title or byline line: the answer is attributed to its outlet anyway
             toks = set(tokenize(st))
             if wg and lexicon is not None:
                 gl = set(gloss_tokens(st, lexicon))
@@ -294,7 +304,12 @@ def compose(
         if any(_overlap(s, c) for c in chosen):
             continue
         chosen.append(s)
-    chosen = [_extend(s, doc_text[s.chunk.doc], p.extend_chars) for s in chosen]
+    extended: list[Sentence] = []
+    for s in chosen:
+        if any(_overlap(s, e) for e in extended):
+            continue  # already quoted by an extended sentence before it
+        extended.append(_extend(s, doc_text[s.chunk.doc], p.extend_chars))
+    chosen = extended
     citations: list[Citation] = []
     parts: list[str] = []
     attributed: set[tuple[str, int]] = set()
@@ -348,8 +363,8 @@ def _extend(s: Sentence, text: str, limit: int) -> Sentence:
     spans = split_sentences(s.chunk)
     end = s.end
     for b in (b for a, b in spans if a >= s.end):
-        if b - s.start > limit:
-            break
+        if b - s.start > limit or "\n" in text[end:b]:
+            break  # not past the limit, nor out of the paragraph
         end = b
     if end == s.end:
         return s
