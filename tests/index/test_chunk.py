@@ -14,7 +14,7 @@ from tests.conftest import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
-CMRC_DIR = Path("/work/shared/external/cmrc2018/corpus")
+CMRC_DIR = Path(__file__).resolve().parents[3] / "shared" / "external" / "cmrc2018" / "corpus"
 COUNT = FakeEmbedder().count_tokens
 FURNITURE = ("Workflow", "icon", "搜索文档")
 

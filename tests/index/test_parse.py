@@ -13,7 +13,7 @@ from index.types import Article
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
-CMRC_DIR = Path("/work/shared/external/cmrc2018/corpus")
+CMRC_DIR = Path(__file__).resolve().parents[3] / "shared" / "external" / "cmrc2018" / "corpus"
 FURNITURE = ("Workflow", "icon", "搜索文档")
 
 
