@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from index.parse import trim_span
 from index.types import Article, Block, Chunk
 
 CountTokens = Callable[[str], int]
 
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", ". ", "; ", ",", "，", " ", ""]
-_WS = " \t\r\n\f\v\u3000\ufeff\u00a0\u200b"
 _LABEL_MAX = 60
 _HEADER_MAX = 120
 _BYLINE_MAX = 300  # the longest title + byline glued to an article's first chunk
@@ -51,14 +51,6 @@ def _table_context(base: str, block: Block) -> str:
         cells = [c.strip() for c in block.header.split("\t") if c.strip()]
         lines.append(_short(" | ".join(cells), _HEADER_MAX))
     return "\n".join(lines)
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start] in _WS:
-        start += 1
-    while end > start and text[end - 1] in _WS:
-        end -= 1
-    return start, end
 
 
 class _Chunker:
@@ -112,7 +104,7 @@ class _Chunker:
         out = []
         s = start
         while s < end:
-            s, _ = _trim(self.text, s, end)
+            s, _ = trim_span(self.text, s, end)
             if s >= end:
                 break
             lo, hi = s + 1, end
@@ -122,7 +114,7 @@ class _Chunker:
                     lo = mid
                 else:
                     hi = mid - 1
-            a, b = _trim(self.text, s, lo)
+            a, b = trim_span(self.text, s, lo)
             if a < b:
                 out.append((a, b))
             s = lo
@@ -156,7 +148,7 @@ class _Chunker:
         rows: list[tuple[int, int]] = [lead] if lead else []
         pos = block.start
         for line in block.text.split("\n"):
-            s, e = _trim(self.text, pos, pos + len(line))
+            s, e = trim_span(self.text, pos, pos + len(line))
             if s < e:
                 rows.append((s, e))
             pos += len(line) + 1
@@ -239,7 +231,7 @@ def _with_byline(
     head = text[art.start : s]
     if not head.strip() or count_tokens(ctx + "\n" + text[art.start : e]) > hard_max:
         return s
-    return _trim(text, art.start, e)[0]
+    return trim_span(text, art.start, e)[0]
 
 
 def chunk_articles(
@@ -255,7 +247,7 @@ def chunk_articles(
     for art in articles:
         first = True
         for section, ctx, s0, e0 in ch.article_spans(art):
-            s, e = _trim(text, s0, e0)
+            s, e = trim_span(text, s0, e0)
             if s >= e:
                 continue
             if first:

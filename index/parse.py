@@ -51,7 +51,7 @@ def read_document(path: Path) -> str:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink a span so it neither starts nor ends with whitespace (a BOM counts as whitespace)."""
     while start < end and text[start] in _WS:
         start += 1
@@ -75,14 +75,14 @@ def _lines(text: str) -> list[tuple[int, int]]:
 def _nonblank(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out = []
     for s, e in lines:
-        s2, e2 = _trim(text, s, e)
+        s2, e2 = trim_span(text, s, e)
         if s2 < e2:
             out.append((s2, e2))
     return out
 
 
 def _block(text: str, kind: BlockKind, start: int, end: int, section: str = "", **kw: str) -> Block | None:
-    s, e = _trim(text, start, end)
+    s, e = trim_span(text, start, end)
     if s >= e:
         return None
     return Block(kind=kind, start=s, end=e, text=text[s:e], section=section, **kw)
@@ -438,8 +438,8 @@ def _md_article(
             b = _block(text, "bullet" if kind == "bullet" else "paragraph", s, e, section)
         if b is not None:
             blocks.append(b)
-    s0, _ = _trim(text, items[0][1], items[0][2])
-    _, e0 = _trim(text, items[-1][1], items[-1][2])
+    s0, _ = trim_span(text, items[0][1], items[0][2])
+    _, e0 = trim_span(text, items[-1][1], items[-1][2])
     if not blocks and not skip_first:
         return None
     return Article(

@@ -317,21 +317,7 @@ def compose(
     for s in chosen:
         n = len(citations) + 1
         c = s.chunk
-        citations.append(
-            Citation(
-                n=n,
-                chunk_id=c.id,
-                doc=c.doc,
-                title=c.title,
-                source=c.source,
-                date=c.date,
-                start=c.start,
-                end=c.end,
-                quote=s.text,
-                quote_start=s.start,
-                quote_end=s.end,
-            )
-        )
+        citations.append(Citation.of(n, c, s.start, s.end, s.text))
         parts.append(f"{display_sentence(s, script, attributed)} [{n}]")
         attributed.add((c.doc, c.article))
     return Answer(question=query.text, text="\n".join(parts), citations=citations, abstained=False, hits=hits)

@@ -440,21 +440,7 @@ def verify_reply(reply: str, passages: list[Passage]) -> Verified:
     for n, k in order.items():
         chunk = by_n[n].chunk
         quote, qs, qe = best_quote(chunk, claims[n])
-        citations.append(
-            Citation(
-                n=k,
-                chunk_id=chunk.id,
-                doc=chunk.doc,
-                title=chunk.title,
-                source=chunk.source,
-                date=chunk.date,
-                start=chunk.start,
-                end=chunk.end,
-                quote=quote,
-                quote_start=qs,
-                quote_end=qe,
-            )
-        )
+        citations.append(Citation.of(k, chunk, qs, qe, quote))
     return Verified(text="".join(out).strip(), citations=citations, dropped=dropped)
 
 

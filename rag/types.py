@@ -56,6 +56,23 @@ class Citation:
     quote_start: int
     quote_end: int
 
+    @classmethod
+    def of(cls, n: int, chunk: Chunk, quote_start: int, quote_end: int, quote: str) -> Citation:
+        """Cite ``quote`` (``doc_text[quote_start:quote_end]``) inside ``chunk``."""
+        return cls(
+            n=n,
+            chunk_id=chunk.id,
+            doc=chunk.doc,
+            title=chunk.title,
+            source=chunk.source,
+            date=chunk.date,
+            start=chunk.start,
+            end=chunk.end,
+            quote=quote,
+            quote_start=quote_start,
+            quote_end=quote_end,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
