@@ -34,7 +34,7 @@ from index.cache import EmbeddingCache, embed_with_cache
 from index.chunk import chunk_articles
 from index.embed import Embedder
 from index.errors import IndexMismatchError, InputError, NotFoundError
-from index.lexical import chunk_gloss_tokens, chunk_tokens, save_lexical
+from index.lexical import chunk_tokens, gloss_tokens, save_lexical
 from index.lexicon import Lexicon
 from index.parse import parse_document, read_document
 from index.store import make_vector_store
@@ -299,8 +299,12 @@ def build_index(
         for _, rows in todo:
             if lex is None and rows.chunks:
                 lex = lexicon() if callable(lexicon) else lexicon
-            rows.tokens = [" ".join(chunk_tokens(c)) for c in rows.chunks]
-            rows.gloss = [" ".join(chunk_gloss_tokens(c, lex)) if lex else "" for c in rows.chunks]
+            toks = [chunk_tokens(c) for c in rows.chunks]
+            rows.tokens = [" ".join(t) for t in toks]
+            rows.gloss = [
+                " ".join(gloss_tokens(c.embed_text, lex, t)) if lex else ""
+                for c, t in zip(rows.chunks, toks, strict=True)
+            ]
             rows.vectors = [known.get(c.content_hash) for c in rows.chunks]
             pending.extend(c for c, v in zip(rows.chunks, rows.vectors, strict=True) if v is None)
         report.reused += sum(len(r.chunks) for _, r in todo) - len(pending)

@@ -27,14 +27,13 @@ def chunk_tokens(chunk: Chunk) -> list[str]:
     return tokenize(chunk.embed_text)
 
 
-def chunk_gloss_tokens(chunk: Chunk, lexicon: Lexicon) -> list[str]:
-    return gloss_tokens(chunk.embed_text, lexicon)
+def gloss_tokens(text: str, lexicon: Lexicon, tokens: Sequence[str] | None = None) -> list[str]:
+    """English stems for a text: its English words as they are, its Chinese words by their glosses.
 
-
-def gloss_tokens(text: str, lexicon: Lexicon) -> list[str]:
-    """English stems for a text: its English words as they are, its Chinese words by their glosses."""
+    ``tokens`` is ``tokenize(text)`` when the caller already has it (segmentation is the costly part).
+    """
     out = english_stems(normalize(text))
-    for tok in tokenize(text):
+    for tok in tokenize(text) if tokens is None else tokens:
         if _HAN_WORD.match(tok):
             out.extend(lexicon.gloss(tok))
     return out

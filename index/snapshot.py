@@ -12,8 +12,6 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from index.build import check_manifest, current_generation, read_manifest, row_chunk
 from index.errors import NotFoundError
 from index.lexical import LexicalIndex, load_lexical
@@ -36,7 +34,6 @@ class IndexSnapshot:
     generation: str
     manifest: dict
     chunks: list[Chunk]  # position == id in the vector store and the lexical index
-    vectors: np.ndarray  # (n, dim) chunk vectors, same order
     store: VectorStore
     lexical: LexicalIndex
     documents: dict[str, DocRecord]
@@ -70,17 +67,15 @@ def load_snapshot(index_dir: Path, model_id: str, dim: int) -> IndexSnapshot:
     db.row_factory = sqlite3.Row
     try:
         chunks: list[Chunk] = []
-        vecs: list[bytes] = []
         counts: dict[str, int] = {}
         df_text: Counter[str] = Counter()
         df_gloss: Counter[str] = Counter()
         for r in db.execute(
-            'SELECT id, doc, article, title, source, date, section, start, "end", text, context, vector, tokens, gloss FROM chunks ORDER BY id'
+            'SELECT id, doc, article, title, source, date, section, start, "end", text, context, tokens, gloss FROM chunks ORDER BY id'
         ):
             if r["id"] != len(chunks):
                 raise NotFoundError(f"index at {gen} is damaged (chunk ids not contiguous); rebuild it")
             chunks.append(row_chunk(r))
-            vecs.append(r["vector"])
             df_text.update(set(r["tokens"].split()))
             df_gloss.update(set(r["gloss"].split()))
             counts[r["doc"]] = counts.get(r["doc"], 0) + 1
@@ -97,17 +92,11 @@ def load_snapshot(index_dir: Path, model_id: str, dim: int) -> IndexSnapshot:
         }
     finally:
         db.close()
-    vectors = (
-        np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(vecs), dim)
-        if vecs
-        else np.zeros((0, dim), np.float32)
-    )
     store = load_vector_store(manifest.get("vector_store", "faiss"), dim, gen / "vectors")
     return IndexSnapshot(
         gen.name,
         manifest,
         chunks,
-        vectors,
         store,
         load_lexical(gen / "lexical"),
         docs,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from index.lexical import gloss_tokens
-from index.lexicon import Lexicon, english_stems, expand_abbreviations
+from index.lexicon import Lexicon
 from index.normalize import is_traditional, normalize, tokenize
 from index.types import Chunk
 from rag.query import Query
@@ -147,9 +147,10 @@ def score_sentences(
             st = text[s:e]
             if _is_heading(st, c):
                 continue  # the title or byline line: the answer is attributed to its outlet anyway
-            toks = set(tokenize(st))
+            tok_list = tokenize(st)
+            toks = set(tok_list)
             if wg and lexicon is not None:
-                gl = set(gloss_tokens(st, lexicon))
+                gl = set(gloss_tokens(st, lexicon, tok_list))
                 own = sum(w for t, w in wg.items() if t in gl)
                 ctx = sum(w for t, w in wg.items() if t in ctx_gloss and t not in gl)
                 # Chinese translations of the question found verbatim are strong evidence too
@@ -227,24 +228,18 @@ def _satisfies(query: Query, s: Sentence, unit: str | None, vocabulary: Mapping[
         return False
     # * one of the names it asks about that the corpus knows ("Meta", "寒武纪"), in the passage:
     #   another company's figure does not answer it
-    known = [
-        e
-        for e in query.entities
-        if any(_in_vocabulary(f, vocabulary) for f in query.entity_forms.get(e, (e,)))
-    ]
+    known = [e for e in query.entities if any(_in_vocabulary(f, vocabulary) for f in query.forms(e))]
     if not known:
         return True
     # the article's subject is often implicit in a sentence ("its R&D spend was..."): the chunk counts
-    return any(f in where for e in known for f in query.entity_forms.get(e, (e,)))
+    return any(f in where for e in known for f in query.forms(e))
 
 
 def _in_vocabulary(form: str, vocabulary: Mapping[str, int]) -> bool:
     return form in vocabulary or bool(form) and all(t in vocabulary for t in tokenize(form))
 
 
-def _unknown_name(
-    query: Query, vocabulary: Mapping[str, int], n_chunks: int, lexicon: Lexicon | None
-) -> bool:
+def _unknown_name(query: Query, vocabulary: Mapping[str, int], n_chunks: int) -> bool:
     """Whether the question is about a name the corpus never mentions.
 
     A Latin-script name typed into a Chinese question is written as the corpus would write it: one
@@ -259,12 +254,9 @@ def _unknown_name(
         parts = [p for p in re.split(r"[^a-z0-9]+", name) if p]
         if any(p in vocabulary for p in parts) or query.name_words.get(name):
             return True
-        if lexicon is None:
-            return False
-        stems = english_stems(expand_abbreviations(name))
         return any(
             w in vocabulary or any(t in vocabulary for t in tokenize(w))
-            for w, _ in lexicon.translate(stems)[:3]
+            for w in query.name_translations.get(name, ())
         )
 
     if query.lang == "zh":
@@ -285,7 +277,7 @@ def compose(
     p = params or AnswerParams()
     ranked = score_sentences(query, hits, doc_text, lexicon, stats, p)
     df_text, n_chunks = stats.df_text, stats.size
-    if not ranked or ranked[0].coverage < p.min_coverage or _unknown_name(query, df_text, n_chunks, lexicon):
+    if not ranked or ranked[0].coverage < p.min_coverage or _unknown_name(query, df_text, n_chunks):
         return abstain(query.text, hits)
     unit = asked_unit(query.text)
     sentences = [s for s in ranked if _satisfies(query, s, unit, df_text)]

@@ -80,10 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _open_engine(settings: Settings, sync: bool | None = None) -> Any:
+def _open_engine(settings: Settings) -> Any:
     from rag.engine import Engine
 
-    return Engine.open(settings, progress=sys.stderr.isatty(), sync_corpus=sync)
+    return Engine.open(settings, progress=sys.stderr.isatty())
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:

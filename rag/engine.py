@@ -245,7 +245,7 @@ class Engine:
             weights=self.weights,
         )
 
-    def _extractive(self, question: str, filters: Filters | None) -> tuple[Query, Answer, IndexSnapshot]:
+    def _extractive(self, question: str, filters: Filters | None) -> Answer:
         t0 = time.perf_counter()
         snap = self.snapshot
         q = self.analyze(question, snap)
@@ -266,10 +266,10 @@ class Engine:
             ans = abstain(q.text, hits)
         t2 = time.perf_counter()
         ans.timings_ms = {"retrieve": _ms(t1 - t0), "answer": _ms(t2 - t1), "total": _ms(t2 - t0)}
-        return q, ans, snap
+        return ans
 
     def ask(self, question: str, filters: Filters | None = None) -> Answer:
-        _, ans, _ = self._extractive(question, filters)
+        ans = self._extractive(question, filters)
         if self.llm is None or ans.abstained and not ans.hits:
             return ans
         from rag.generate import llm_answer
@@ -282,7 +282,7 @@ class Engine:
 
     def ask_stream(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Text deltas, then the final Answer (whose text is authoritative)."""
-        _, ans, _ = self._extractive(question, filters)
+        ans = self._extractive(question, filters)
         if self.llm is not None and ans.hits:
             from rag.generate import llm_answer_stream
 

@@ -45,8 +45,13 @@ class Query:
     names: list[str] = field(default_factory=list)  # Latin-script names / codes as typed (lower-cased)
     translations: list[str] = field(default_factory=list)  # Chinese words an English question maps to
     name_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> corpus words read so
+    name_translations: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> dictionary words
     entities: list[str] = field(default_factory=list)  # names + Chinese proper nouns, normalised
-    entity_forms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # how the corpus may write each
+
+    def forms(self, entity: str) -> tuple[str, ...]:
+        """How the corpus may write an entity: as typed, as a word read so in pinyin, or translated."""
+        found = (entity, *self.name_words.get(entity, ()), *self.name_translations.get(entity, ()))
+        return tuple(dict.fromkeys(found))
 
 
 _PROPER = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
@@ -95,12 +100,8 @@ def analyze(
             # a two-word name the dictionary knows as a phrase ("Hong Kong" -> 香港)
             for a, b in zip(spans, spans[1:], strict=False):
                 pair = f"{a[2]} {b[2]}"
-                if (
-                    text[a[1] : b[0]].strip() == ""
-                    and lexicon.translate(english_stems(pair))[:1]
-                    and len(english_stems(pair)) == 2
-                    and lexicon.has_phrase(english_stems(pair))
-                ):
+                stems = english_stems(pair)
+                if text[a[1] : b[0]].strip() == "" and len(stems) == 2 and lexicon.has_phrase(stems):
                     q.names.append(pair)
         for key in keys:
             words = pinyin_index.get(re.sub(r"[^a-z]", "", key))
@@ -113,11 +114,10 @@ def analyze(
     q.entities = list(q.names)
     if lang == "zh":
         q.entities += [w for w in chinese_proper_nouns(normalize(text)) if w not in q.entities]
-    for e in q.entities:
-        forms = [e, *q.name_words.get(e, ())]
-        if lexicon is not None and e in q.names:
-            forms += [w for w, _ in lexicon.translate(english_stems(expand_abbreviations(e)))[:3]]
-        q.entity_forms[e] = tuple(dict.fromkeys(forms))
+    if lexicon is not None:
+        for n in q.names:
+            stems = english_stems(expand_abbreviations(n))
+            q.name_translations[n] = tuple(w for w, _ in lexicon.translate(stems)[:3])
     if lexicon is not None:
         if lang == "en":
             stems = english_stems(expand_abbreviations(normalize(text)))
