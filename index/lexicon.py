@@ -19,11 +19,14 @@ import os
 import pickle
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
-_VERSION = 3  # bump when the build changes, to invalidate pickled lexicons
+from index.errors import ConfigError
+from index.normalize import normalize
+
+_VERSION = 5  # bump when the build changes, to invalidate pickled lexicons
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z0-9']*|[0-9]+")
@@ -152,6 +155,26 @@ class Lexicon:
             norm = top[0][1] if top and top[0][1] > 0 else 1.0
             self._translate[key] = tuple((w, sc / norm) for w, sc in top)
         self.phrase_max = 3
+        self._glossary: dict[str, tuple[str, ...]] = {}
+        self.name_forms: set[str] = set()  # Chinese forms of the glossary's names: a gazetteer
+
+    def add_glossary(self, entries: Iterable[tuple[str, Sequence[str]]], names: bool = False) -> None:
+        """Teach the lexicon English names it lacks (StepFun -> 阶跃星辰, Hong Kong stocks -> 港股).
+
+        Glossary entries win over the dictionary for the same English words: they are names, where the
+        dictionary's guesses (36Kr -> 陈书) are noise. Applied on the question side only, so editing a
+        glossary needs no re-indexing. ``names``: the entries name companies, outlets or institutions,
+        which lets an answer tell a sentence about another company from one about the asked one.
+        """
+        for english, chinese in entries:
+            stems = english_stems(english)
+            forms = tuple(dict.fromkeys(normalize(c) for c in chinese if c.strip()))
+            if stems and forms:
+                key = " ".join(stems)
+                self._glossary[key] = tuple(dict.fromkeys((*self._glossary.get(key, ()), *forms)))
+                self.phrase_max = max(self.phrase_max, len(stems))
+                if names:
+                    self.name_forms.update(f for f in forms if len(f) >= 2)
 
     @classmethod
     def load(cls, cache_dir: Path | None = None) -> Lexicon:
@@ -219,7 +242,14 @@ class Lexicon:
         return tuple(combos)
 
     def has_phrase(self, stems: list[str]) -> bool:
-        return " ".join(stems) in self._translate
+        key = " ".join(stems)
+        return key in self._translate or key in self._glossary
+
+    def _candidates(self, key: str) -> tuple[tuple[str, float], ...]:
+        forms = self._glossary.get(key)
+        if forms:
+            return tuple((w, 1.0) for w in forms)
+        return self._translate.get(key, ())
 
     def translate(self, stems: list[str]) -> list[tuple[str, float]]:
         """Chinese words (with weights) for a sequence of English stems, longest phrases first."""
@@ -229,7 +259,7 @@ class Lexicon:
             for i in range(len(stems) - n + 1):
                 if any(used[i : i + n]):
                     continue
-                cands = self._translate.get(" ".join(stems[i : i + n]))
+                cands = self._candidates(" ".join(stems[i : i + n]))
                 if not cands:
                     continue
                 if n > 1:
@@ -238,6 +268,30 @@ class Lexicon:
                 for w, sc in cands:
                     out[w] = max(out.get(w, 0.0), sc * (1.5 if n > 1 else 1.0))
         return sorted(out.items(), key=lambda x: -x[1])
+
+
+# bundled glossaries: market terms and acronyms; names of companies, outlets and institutions
+TERMS_GLOSSARY = Path(__file__).parent / "data" / "terms.tsv"
+NAMES_GLOSSARY = Path(__file__).parent / "data" / "names.tsv"
+
+
+def read_glossary(path: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """Entries of a glossary file: ``English name<TAB>中文[<TAB>中文 ...]`` a line, ``#`` comments."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the glossary {path}: {e}") from e
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = [c.strip() for c in line.split("\t")]
+        if len(cols) < 2 or not cols[0] or not any(cols[1:]):
+            raise ConfigError(
+                f"{path}:{n}: a glossary line is an English name, a tab, and Chinese forms: {line!r}"
+            )
+        out.append((cols[0], tuple(c for c in cols[1:] if c)))
+    return out
 
 
 def _toneless(pinyin: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from index.lexical import gloss_tokens
-from index.lexicon import Lexicon
+from index.lexicon import Lexicon, english_stems
 from index.normalize import is_traditional, normalize, tokenize
 from index.types import Chunk
 from rag.query import Query
@@ -27,6 +27,7 @@ _SPLIT = re.compile(
 _REFS = re.compile(r"(\s*\[\d+\])+\s*$")
 _INLINE_REFS = re.compile(r"\s*(\[\d+\])+")
 _DIGIT = re.compile(r"\d")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 # questions whose answer is a figure: sentences stating numbers are preferred as answers
 _ASKS_QUANTITY = re.compile(
     r"how (much|many|big|large|fast|long|high)|percentage|share|valuation|price|revenue|income|profit|"
@@ -46,8 +47,8 @@ ABSTAIN_MESSAGES = {
 class AnswerParams:
     max_sentences: int = 3
     evidence_chunks: int = 6  # how many top hits the sentences are drawn from
-    keep_ratio: float = 0.9  # a sentence from another chunk must score at least this share of the best
-    keep_ratio_same_chunk: float = 0.6  # one from a chunk already cited, at least this share
+    keep_ratio: float = 0.95  # a sentence from another chunk must score at least this share of the best
+    keep_ratio_same_chunk: float = 0.5  # one from a chunk already cited, at least this share
     min_coverage: float = 0.15  # abstain when the best evidence covers less of the question than this
     extend_chars: int = 200  # carry a quote on into the following sentences of its chunk, up to this length
     constrained_ratio: float = 0.85  # ... or when evidence meeting its year/unit scores below this share
@@ -137,12 +138,25 @@ def score_sentences(
     )
     # an English question is judged on its own words (gloss field); a Chinese one on its segmented words
     total = sum(wg.values()) if wg else sum(wt.values())
+    # a name's Chinese forms (StepFun -> 阶跃星辰) stand for its English words: glosses of the
+    # passage cannot yield a name the dictionary lacks
+    named = [
+        (tuple(english_stems(n)), tuple(f for f in query.forms(n)[1:] if len(f) >= 2)) for n in query.names
+    ]
+    named = [(st, fs) for st, fs in named if st and fs]
+
+    def with_names(glossed: set[str], text: str) -> set[str]:
+        t = normalize(text)
+        return glossed.union(*(st for st, fs in named if any(f in t for f in fs)))
+
     out: list[Sentence] = []
     for hit in hits[: params.evidence_chunks]:
         c = hit.chunk
         text = doc_text[c.doc]
         ctx_tokens = set(tokenize(c.context))
-        ctx_gloss = set(gloss_tokens(c.context, lexicon)) if (wg and lexicon) else set()
+        ctx_gloss = (
+            with_names(set(gloss_tokens(c.context, lexicon)), c.context) if (wg and lexicon) else set()
+        )
         for s, e in split_sentences(c):
             st = text[s:e]
             if _is_heading(st, c):
@@ -150,7 +164,7 @@ def score_sentences(
             tok_list = tokenize(st)
             toks = set(tok_list)
             if wg and lexicon is not None:
-                gl = set(gloss_tokens(st, lexicon, tok_list))
+                gl = with_names(set(gloss_tokens(st, lexicon, tok_list)), st)
                 own = sum(w for t, w in wg.items() if t in gl)
                 ctx = sum(w for t, w in wg.items() if t in ctx_gloss and t not in gl)
                 # Chinese translations of the question found verbatim are strong evidence too
@@ -213,7 +227,14 @@ def _states_unit(text: str, unit: str) -> bool:
     return re.search(r"\d[\d.,/]*\s*" + re.escape(normalize(unit)), t) is not None
 
 
-def _satisfies(query: Query, s: Sentence, unit: str | None, vocabulary: Mapping[str, int]) -> bool:
+def _satisfies(
+    query: Query,
+    s: Sentence,
+    unit: str | None,
+    vocabulary: Mapping[str, int],
+    lexicon: Lexicon | None = None,
+    glossed: dict[str, set[str]] | None = None,
+) -> bool:
     """What the question pins down must be in the sentence that answers it:
 
     * a year it names, in the sentence or its article's header (title, date), not merely somewhere
@@ -232,14 +253,60 @@ def _satisfies(query: Query, s: Sentence, unit: str | None, vocabulary: Mapping[
     if not known:
         return True
     # the article's subject is often implicit in a sentence ("its R&D spend was..."): the chunk counts
-    return any(f in where for e in known for f in query.forms(e))
+    if any(f in where for e in known for f in query.forms(e)):
+        return True
+    # an English name may be written as part of a Chinese word the dictionary glosses with it
+    # ("Hong Kong" in 港股, "Hong Kong shares"): all its words among the chunk's glosses count
+    if query.lang != "en" or lexicon is None:
+        return False
+    glossed = {} if glossed is None else glossed
+    if s.chunk.id not in glossed:
+        glossed[s.chunk.id] = set(gloss_tokens(s.chunk.context + "\n" + s.chunk.text, lexicon))
+    return _glossed_name(known, glossed[s.chunk.id])
+
+
+def _glossed_name(names: list[str], glossed: set[str]) -> bool:
+    """Whether all the words of one of the English ``names`` are among a passage's glosses."""
+    return any(
+        (st := english_stems(e)) and all(t in glossed for t in st) for e in names if not _HAN.search(e)
+    )
+
+
+def _names_by_gloss(query: Query, text: str, vocabulary: Mapping[str, int], lexicon: Lexicon | None) -> bool:
+    if query.lang != "en" or lexicon is None:
+        return False
+    known = [e for e in query.entities if any(_in_vocabulary(f, vocabulary) for f in query.forms(e))]
+    return _glossed_name(known, set(gloss_tokens(text, lexicon)))
+
+
+def _asked_forms(query: Query, vocabulary: Mapping[str, int]) -> set[str]:
+    """How the corpus writes the names the question asks about (those it writes at all)."""
+    return {
+        f
+        for e in query.entities
+        for f in query.forms(e)
+        if any(_in_vocabulary(g, vocabulary) for g in query.forms(e)) and len(f) >= 2
+    }
+
+
+def _about_another(s: Sentence, asked: set[str], gazetteer: set[str]) -> bool:
+    """A sentence that names another company or outlet and not the one asked about is about that
+    other one ("微软…资本支出" beside "Meta…资本支出" in one digest bullet list)."""
+    if not asked:
+        return False
+    t = normalize(s.text)
+    if any(f in t for f in asked):
+        return False
+    return any(g in t and not any(g in f for f in asked) for g in gazetteer)
 
 
 def _in_vocabulary(form: str, vocabulary: Mapping[str, int]) -> bool:
     return form in vocabulary or bool(form) and all(t in vocabulary for t in tokenize(form))
 
 
-def _unknown_name(query: Query, vocabulary: Mapping[str, int], n_chunks: int) -> bool:
+def _unknown_name(
+    query: Query, vocabulary: Mapping[str, int], n_chunks: int, glossed: Mapping[str, int] | None = None
+) -> bool:
     """Whether the question is about a name the corpus never mentions.
 
     A Latin-script name typed into a Chinese question is written as the corpus would write it: one
@@ -254,13 +321,25 @@ def _unknown_name(query: Query, vocabulary: Mapping[str, int], n_chunks: int) ->
         parts = [p for p in re.split(r"[^a-z0-9]+", name) if p]
         if any(p in vocabulary for p in parts) or query.name_words.get(name):
             return True
+        # written inside a Chinese word whose glosses name it (港股: "Hong Kong shares")
+        if glossed is not None and query.lang == "en":
+            stems = english_stems(name)
+            if stems and all(t in glossed for t in stems):
+                return True
+        # a transliterated name is often written by one part (沃伦·巴菲特 -> 巴菲特); a compound term
+        # counts only whole (千次展示 is not known because 展示 is)
         return any(
-            w in vocabulary or any(t in vocabulary for t in tokenize(w))
+            _in_vocabulary(part, vocabulary)
             for w in query.name_translations.get(name, ())
+            for part in re.split(r"[·・]", w)
         )
 
     if query.lang == "zh":
         return any(not known(n) for n in query.names)
+    # an acronym is a precise name ("CPM", "TAM"): evidence that never writes it, nor anything it
+    # translates to, is about something else
+    if any(not known(a) for a in query.acronyms):
+        return True
     common = max(3, int(0.05 * n_chunks))
     distinctive = [n for n in query.names if vocabulary.get(n, 0) <= common]
     return bool(distinctive) and not any(known(n) for n in distinctive)
@@ -277,21 +356,32 @@ def compose(
     p = params or AnswerParams()
     ranked = score_sentences(query, hits, doc_text, lexicon, stats, p)
     df_text, n_chunks = stats.df_text, stats.size
-    if not ranked or ranked[0].coverage < p.min_coverage or _unknown_name(query, df_text, n_chunks):
+    if (
+        not ranked
+        or ranked[0].coverage < p.min_coverage
+        or _unknown_name(query, df_text, n_chunks, stats.df_gloss)
+    ):
         return abstain(query.text, hits)
     unit = asked_unit(query.text)
-    sentences = [s for s in ranked if _satisfies(query, s, unit, df_text)]
+    glossed: dict[str, set[str]] = {}
+    sentences = [s for s in ranked if _satisfies(query, s, unit, df_text, lexicon, glossed)]
     # the evidence that meets the question's constraints must be about as relevant as the best overall
     if not sentences or sentences[0].score < p.constrained_ratio * ranked[0].score:
         return abstain(query.text, hits)
     best = sentences[0]
     chosen = [best]
+    gazetteer = lexicon.name_forms if lexicon is not None else set()
+    asked = _asked_forms(query, df_text) | {g for g in gazetteer if g in normalize(query.text)}
     for s in sentences[1:]:
         if len(chosen) >= p.max_sentences:
             break
-        # more of a chunk already cited costs little precision; another chunk must be nearly as good
-        same_chunk = any(s.chunk.id == c.chunk.id for c in chosen)
-        if s.score < (p.keep_ratio_same_chunk if same_chunk else p.keep_ratio) * best.score:
+        if _about_another(s, asked, gazetteer) and not _names_by_gloss(query, s.text, df_text, lexicon):
+            continue
+        # more of a chunk already cited costs little precision, and so does another source stating
+        # the best sentence's figures (corroboration a reader wants cited); any other chunk must be
+        # nearly as good
+        lenient = any(s.chunk.id == c.chunk.id for c in chosen) or _corroborates(s, best, query)
+        if s.score < (p.keep_ratio_same_chunk if lenient else p.keep_ratio) * best.score:
             continue
         if any(_overlap(s, c) for c in chosen):
             continue
@@ -300,7 +390,14 @@ def compose(
     for s in chosen:
         if any(_overlap(s, e) for e in extended):
             continue  # already quoted by an extended sentence before it
-        extended.append(_extend(s, doc_text[s.chunk.doc], p.extend_chars))
+        x = _extend(s, doc_text[s.chunk.doc], p.extend_chars)
+        hit = next((i for i, e in enumerate(extended) if _overlap(x, e)), None)
+        if hit is None:
+            extended.append(x)
+        else:
+            # its continuation runs into a quote already chosen: quote the two as one passage
+            # rather than the same words twice
+            extended[hit] = _merge(extended[hit], x, doc_text[x.chunk.doc])
     chosen = extended
     citations: list[Citation] = []
     parts: list[str] = []
@@ -347,6 +444,37 @@ def _extend(s: Sentence, text: str, limit: int) -> Sentence:
     if end == s.end:
         return s
     return Sentence(s.chunk, s.rank, s.start, end, text[s.start : end], s.score, s.coverage)
+
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _figures(text: str) -> set[str]:
+    """The figures a sentence states, years aside (they say when, not how much)."""
+    return {f.replace(",", "") for f in _FIGURE.findall(text) if not _YEAR_LIKE.fullmatch(f)}
+
+
+_YEAR_LIKE = re.compile(r"(19|20)\d{2}")
+
+
+def _corroborates(s: Sentence, best: Sentence, query: Query) -> bool:
+    """Whether ``s``, from another article, states the figures of the best sentence (at least two of
+    them, or its only one), other than figures the question itself gave."""
+    if s.chunk.doc == best.chunk.doc and s.chunk.article == best.chunk.article:
+        return False
+    given = _figures(query.text)
+    want = _figures(_INLINE_REFS.sub("", best.text)) - given
+    shared = want & _figures(_INLINE_REFS.sub("", s.text))
+    return bool(shared) and len(shared) >= min(2, len(want))
+
+
+def _merge(a: Sentence, b: Sentence, text: str) -> Sentence:
+    """One quote spanning two overlapping ones, cited to whichever of their chunks holds it all."""
+    start, end = min(a.start, b.start), max(a.end, b.end)
+    for s in (a, b):
+        if a.chunk.doc == b.chunk.doc and s.chunk.start <= start and end <= s.chunk.end:
+            return Sentence(s.chunk, s.rank, start, end, text[start:end], a.score, a.coverage)
+    return a
 
 
 def abstain(question: str, hits: list[Hit]) -> Answer:

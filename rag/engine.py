@@ -26,7 +26,7 @@ from index.build import (
 from index.cache import EmbeddingCache
 from index.embed import Embedder, make_embedder
 from index.errors import InputError
-from index.lexicon import Lexicon, build_pinyin_index
+from index.lexicon import NAMES_GLOSSARY, TERMS_GLOSSARY, Lexicon, build_pinyin_index, read_glossary
 from index.snapshot import IndexSnapshot, load_snapshot
 from rag.answer import AnswerParams, abstain, compose
 from rag.query import Query, analyze
@@ -86,6 +86,9 @@ class Engine:
         if (sync_corpus or (sync_corpus is None and missing)) and settings.corpus.exists():
             eng.index_paths([settings.corpus], progress=progress)
         eng.reload()
+        # the segmenter's dictionaries and the snapshot's pinyin index load on first use: a second
+        # or more that belongs at startup, not in the first user's answer time
+        eng.analyze("预热 warm-up")
         return eng
 
     def reload(self) -> None:
@@ -96,7 +99,12 @@ class Engine:
     def lexicon(self) -> Lexicon:
         # loaded on first use: re-indexing an unchanged corpus never needs it
         if self._lexicon is None:
-            self._lexicon = Lexicon.load(self.settings.cache_dir)
+            lex = Lexicon.load(self.settings.cache_dir)
+            lex.add_glossary(read_glossary(TERMS_GLOSSARY))
+            lex.add_glossary(read_glossary(NAMES_GLOSSARY), names=True)
+            if self.settings.glossary is not None:
+                lex.add_glossary(read_glossary(self.settings.glossary), names=True)
+            self._lexicon = lex
         return self._lexicon
 
     @property

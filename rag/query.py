@@ -27,6 +27,8 @@ _NAME = re.compile(
     r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*|[A-Za-z]*\d+[A-Za-z]+[A-Za-z0-9]*)(?![A-Za-z0-9])"
 )
 
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,5}")
+_NEXT_NAME = re.compile(r"\s+[A-Z]")
 # question words that are capitalised at a sentence start but are no names
 _NOT_NAMES = frozenset(
     "what which who whom whose when where why how is are was were do does did according around by in on "
@@ -47,6 +49,7 @@ class Query:
     name_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> corpus words read so
     name_translations: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> dictionary words
     entities: list[str] = field(default_factory=list)  # names + Chinese proper nouns, normalised
+    acronyms: list[str] = field(default_factory=list)  # names typed in capitals ("CPM"), normalised
 
     def forms(self, entity: str) -> tuple[str, ...]:
         """How the corpus may write an entity: as typed, as a word read so in pinyin, or translated."""
@@ -90,6 +93,12 @@ def analyze(
         names.append(normalize(w))
         spans.append((m.start(), m.end(), normalize(w)))
     q.names = list(dict.fromkeys(names))
+    # an acronym standing alone, not the start of a longer name ("CMB International")
+    q.acronyms = [
+        n
+        for a, b, n in spans
+        if _ACRONYM.fullmatch(_POSSESSIVE.sub("", text[a:b])) and not _NEXT_NAME.match(text, b)
+    ]
     if pinyin_index:
         # single names and adjacent pairs ("Yin Qi" -> yinqi) looked up by their pinyin reading
         keys = [n for n in q.names]

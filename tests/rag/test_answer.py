@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import pytest
 
 from index.types import Chunk
-from rag.answer import question_script, split_sentences
+from rag.answer import Sentence, _merge, question_script, split_sentences
 from rag.engine import Engine
+from rag.settings import Settings
+from tests.conftest import FakeEmbedder
+from tests.rag.conftest import write_corpus
 
 
 def test_answer_quotes_the_figure_with_an_exact_citation(engine: Engine) -> None:
@@ -60,3 +66,110 @@ def test_split_sentences_offsets() -> None:
     quotes = [doc[s:e] for s, e in spans]
     assert "第一条,营收598.9亿美元" in quotes  # trailing reference marks trimmed
     assert all(q == q.strip() and not q.startswith("-") for q in quotes)
+
+
+def test_english_question_names_a_company_through_the_glossary(engine: Engine) -> None:
+    # "StepFun" is not in CC-CEDICT; the bundled glossary knows it as 阶跃星辰
+    ans = engine.ask("How much did StepFun raise in its latest funding round?")
+    assert not ans.abstained
+    assert "50亿元" in ans.text
+    assert ans.citations[0].source == "36氪"
+
+
+def test_user_glossary_teaches_a_new_name(
+    settings: Settings, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    question = "How much did Brightleap raise in its latest funding round?"
+    assert Engine.open(settings, embedder=fake_embedder).ask(question).abstained  # an unknown name
+    glossary = tmp_path / "names.tsv"
+    glossary.write_text("Brightleap\t阶跃星辰\n", encoding="utf-8")
+    taught = Engine.open(settings.model_copy(update={"glossary": glossary}), embedder=fake_embedder)
+    ans = taught.ask(question)
+    assert not ans.abstained and "50亿元" in ans.text
+
+
+def test_english_name_inside_a_chinese_word_satisfies_the_entity_check(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    # 港股 glosses as "Hong Kong shares": a question about Hong Kong is answered by it although the
+    # passage never writes 香港; a question about Singapore is not
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "hk.md").write_text(
+        "# 市场收盘\n\n10月8日,港股开盘大幅回调。\n\n分析人士认为,美股芯片股大跌是港股回调的主因。\n",
+        encoding="utf-8",
+    )
+    s = Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache)
+    eng = Engine.open(s, embedder=fake_embedder)
+    ans = eng.ask("What caused the Hong Kong market to pull back on October 8?")
+    assert not ans.abstained and "港股" in ans.text
+    assert eng.ask("What caused the Singapore market to pull back on October 8?").abstained
+
+
+def test_acronym_the_corpus_never_writes_abstains(engine: Engine) -> None:
+    # CPM is neither written nor translated anywhere in the corpus: the capex passage is no answer
+    assert engine.ask("What CPM will Meta charge in 2026?").abstained
+    # Q4 is written as 第四季度 (the lexicon expands it): answered
+    q4 = engine.ask("What was Meta's Q4 revenue?")
+    assert not q4.abstained and "598.9亿美元" in q4.text
+
+
+def test_query_marks_standalone_acronyms(engine: Engine) -> None:
+    q = engine.analyze("Does CMB International (CMBI) rate Meta's CPM and Q4 numbers?")
+    assert q.acronyms == ["cmbi", "cpm", "q4"]
+
+
+def test_overlapping_quotes_merge_into_one_citation_inside_one_chunk() -> None:
+    doc = "标题。第一句说了融资。第二句说了金额50亿元。第三句。"
+
+    def chunk(start: int, end: int) -> Chunk:
+        return Chunk(
+            doc="d",
+            article=0,
+            title="t",
+            source=None,
+            date=None,
+            section="",
+            start=start,
+            end=end,
+            text=doc[start:end],
+        )
+
+    wide, narrow = chunk(0, len(doc)), chunk(3, len(doc))
+    a = Sentence(narrow, 1, 11, 24, doc[11:24])  # 第二句… quoted first
+    b = Sentence(wide, 2, 3, 24, doc[3:24])  # 第一句… extended into it
+    m = _merge(a, b, doc)
+    assert (m.start, m.end, m.text) == (3, 24, doc[3:24])
+    assert m.chunk.start <= m.start and m.end <= m.chunk.end
+    # a union no single chunk holds is not quoted: the first quote stays
+    c = Sentence(chunk(0, 12), 3, 0, 12, doc[0:12])
+    assert _merge(a, c, doc) is a
+
+
+@pytest.fixture
+def capex_engine(tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder) -> Engine:
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "csp.md").write_text(
+        "# 北美CSP资本开支指引乐观\n\n"
+        "要点 - 微软2026财年第二财季资本支出达到375亿美元,同比增长66% - "
+        "Meta预计2026年资本支出将在1150亿美元至1350亿美元之间 - 两家公司均表示算力投入只增不减\n",
+        encoding="utf-8",
+    )
+    (corpus / "weekly.md").write_text(
+        "# Meta财报点评\n\n公司宣布2026年资本支出指引为1150亿至1350亿美元,接近2025年实际支出的两倍。\n",
+        encoding="utf-8",
+    )
+    s = Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache)
+    return Engine.open(s, embedder=fake_embedder)
+
+
+def test_another_source_stating_the_same_figures_is_cited_too(capex_engine: Engine) -> None:
+    ans = capex_engine.ask("What is Meta's 2026 capex guidance?")
+    assert not ans.abstained
+    assert "weekly.md" in {c.doc for c in ans.citations}
+    assert len({c.doc for c in ans.citations}) >= 2
+
+
+def test_sentence_about_another_company_is_not_quoted(capex_engine: Engine) -> None:
+    ans = capex_engine.ask("What is Meta's 2026 capex guidance?")
+    assert "1150亿美元" in ans.text
+    assert "375亿美元" not in ans.text  # Microsoft's figure, beside Meta's in the same bullet list

@@ -1,0 +1,66 @@
+"""CC-CEDICT lexicon plus the glossary of names the dictionary lacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.errors import ConfigError
+from index.lexicon import NAMES_GLOSSARY, TERMS_GLOSSARY, Lexicon, english_stems, read_glossary
+
+
+@pytest.fixture(scope="module")
+def lexicon(shared_cache: Path) -> Lexicon:
+    lex = Lexicon.load(shared_cache)
+    lex.add_glossary(read_glossary(TERMS_GLOSSARY))
+    lex.add_glossary(read_glossary(NAMES_GLOSSARY), names=True)
+    return lex
+
+
+def test_bundled_glossaries_read_and_are_broad() -> None:
+    names, terms = read_glossary(NAMES_GLOSSARY), read_glossary(TERMS_GLOSSARY)
+    assert len(names) > 150 and len(terms) > 50
+    assert {"36Kr", "Moore Threads", "CATL"} <= {e for e, _ in names}
+    assert {"Hong Kong stocks", "CPM"} <= {e for e, _ in terms}
+    assert all(forms for _, forms in names + terms)
+
+
+def test_names_form_a_gazetteer_and_terms_do_not(lexicon: Lexicon) -> None:
+    assert {"微软", "36氪", "阶跃星辰"} <= lexicon.name_forms
+    assert "港股" not in lexicon.name_forms
+
+
+def test_glossary_names_translate_and_win_over_dictionary_noise(lexicon: Lexicon) -> None:
+    assert lexicon.translate(english_stems("36Kr"))[0][0] == "36氪"
+    assert [w for w, _ in lexicon.translate(english_stems("36Kr"))] == ["36氪"]
+    assert lexicon.translate(english_stems("Moore Threads"))[0][0] == "摩尔线程"
+    assert lexicon.has_phrase(english_stems("Moore Threads"))
+    # a phrase beats its words: "Hong Kong stocks" is 港股, not 香港 + 股票
+    assert lexicon.translate(english_stems("Why did Hong Kong stocks fall"))[0][0] == "港股"
+
+
+def test_glossary_forms_are_normalised(tmp_path: Path, shared_cache: Path) -> None:
+    p = tmp_path / "g.tsv"
+    p.write_text("# names\n\nFoo Bar Labs\t富貴實驗室\t富贵\n", encoding="utf-8")
+    lex = Lexicon.load(shared_cache)
+    assert lex.translate(english_stems("Foo Bar Labs")) != [("富贵实验室", 1.0)]
+    lex.add_glossary(read_glossary(p))
+    assert lex.translate(english_stems("Foo Bar Labs"))[:2] == [("富贵实验室", 1.5), ("富贵", 1.5)]
+
+
+@pytest.mark.parametrize("line", ["no tab here", "\t港股", "Name\t\t"])
+def test_malformed_glossary_line_is_a_config_error(tmp_path: Path, line: str) -> None:
+    p = tmp_path / "bad.tsv"
+    p.write_text(f"Good\t好\n{line}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.tsv:2"):
+        read_glossary(p)
+
+
+def test_unreadable_glossary_is_a_config_error(tmp_path: Path) -> None:
+    p = tmp_path / "latin1.tsv"
+    p.write_bytes(b"Caf\xe9\t\xbf\xa7\n")
+    with pytest.raises(ConfigError, match="cannot read the glossary"):
+        read_glossary(p)
+    with pytest.raises(ConfigError):
+        read_glossary(tmp_path / "missing.tsv")
