@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,7 +26,6 @@ _SPLIT = re.compile(
 )
 _REFS = re.compile(r"(\s*\[\d+\])+\s*$")
 _INLINE_REFS = re.compile(r"\s*(\[\d+\])+")
-_DIGIT = re.compile(r"\d")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 # questions whose answer is a figure: sentences stating numbers are preferred as answers
 _ASKS_QUANTITY = re.compile(
@@ -46,7 +45,7 @@ ABSTAIN_MESSAGES = {
 @dataclass(frozen=True)
 class AnswerParams:
     max_sentences: int = 3
-    evidence_chunks: int = 6  # how many top hits the sentences are drawn from
+    evidence_chunks: int = 10  # how many top hits the sentences are drawn from (all that are retrieved)
     keep_ratio: float = 0.95  # a sentence from another chunk must score at least this share of the best
     keep_ratio_same_chunk: float = 0.5  # one from a chunk already cited, at least this share
     min_coverage: float = 0.15  # abstain when the best evidence covers less of the question than this
@@ -176,13 +175,29 @@ def score_sentences(
                 cov = (own + 0.5 * ctx) / total if total else 0.0
             cov = min(cov, 1.0)
             score = cov + 0.15 / hit.rank
-            if asks_qty and _DIGIT.search(_INLINE_REFS.sub("", st)):
+            if asks_qty and _figures(_INLINE_REFS.sub("", st)):
                 score += 0.15
             if len(st) > 150:
                 score -= min(0.2, 0.05 * (len(st) - 150) / 100)  # a whole paragraph is a poor quote
             out.append(Sentence(c, hit.rank, s, e, st, score, cov))
     out.sort(key=lambda x: -x.score)
     return out
+
+
+# a figure; one that reads as a year ("2024-2025年") says when, not how much, unless a unit follows
+# it ("2000亿元")
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_YEAR_LIKE = re.compile(r"(19|20)\d{2}")
+_QUANTITY_AFTER = re.compile(r"\s*(亿|億|万|萬|千|百|%|％|元|美元|倍|billion|million|bn)", re.IGNORECASE)
+
+
+def _figures(text: str) -> set[str]:
+    """The figures a sentence states, years aside."""
+    return {
+        m.group(0).replace(",", "")
+        for m in _FIGURE.finditer(text)
+        if not _YEAR_LIKE.fullmatch(m.group(0)) or _QUANTITY_AFTER.match(text, m.end())
+    }
 
 
 # units a question can ask a figure in; the answer must state a number in that unit
@@ -289,12 +304,12 @@ def _asked_forms(query: Query, vocabulary: Mapping[str, int]) -> set[str]:
     }
 
 
-def _about_another(s: Sentence, asked: set[str], gazetteer: set[str]) -> bool:
+def _about_another(sentence: str, asked: set[str], gazetteer: set[str]) -> bool:
     """A sentence that names another company or outlet and not the one asked about is about that
     other one ("微软…资本支出" beside "Meta…资本支出" in one digest bullet list)."""
     if not asked:
         return False
-    t = normalize(s.text)
+    t = normalize(sentence)
     if any(f in t for f in asked):
         return False
     return any(g in t and not any(g in f for f in asked) for g in gazetteer)
@@ -372,10 +387,16 @@ def compose(
     chosen = [best]
     gazetteer = lexicon.name_forms if lexicon is not None else set()
     asked = _asked_forms(query, df_text) | {g for g in gazetteer if g in normalize(query.text)}
+
+    def off_topic(sentence: str) -> bool:
+        return _about_another(sentence, asked, gazetteer) and not _names_by_gloss(
+            query, sentence, df_text, lexicon
+        )
+
     for s in sentences[1:]:
         if len(chosen) >= p.max_sentences:
             break
-        if _about_another(s, asked, gazetteer) and not _names_by_gloss(query, s.text, df_text, lexicon):
+        if off_topic(s.text):
             continue
         # more of a chunk already cited costs little precision, and so does another source stating
         # the best sentence's figures (corroboration a reader wants cited); any other chunk must be
@@ -390,7 +411,7 @@ def compose(
     for s in chosen:
         if any(_overlap(s, e) for e in extended):
             continue  # already quoted by an extended sentence before it
-        x = _extend(s, doc_text[s.chunk.doc], p.extend_chars)
+        x = _extend(s, doc_text[s.chunk.doc], p.extend_chars, off_topic)
         hit = next((i for i, e in enumerate(extended) if _overlap(x, e)), None)
         if hit is None:
             extended.append(x)
@@ -431,30 +452,22 @@ def display_sentence(s: Sentence, script: str, attributed: set[tuple[str, int]])
     return text
 
 
-def _extend(s: Sentence, text: str, limit: int) -> Sentence:
+def _extend(s: Sentence, text: str, limit: int, off_topic: Callable[[str], bool] | None = None) -> Sentence:
     """Carry a short sentence on into the sentences that follow it in the same chunk, up to ``limit``
     characters: reasons, list items and the second half of a figure often come right after the
-    sentence that matched the question ("...增长近10倍,主要得益于: 1) ...; 2) ...")."""
+    sentence that matched the question ("...增长近10倍,主要得益于: 1) ...; 2) ..."). It stops at a
+    sentence ``off_topic`` rejects (the next bullet, about another company)."""
     spans = split_sentences(s.chunk)
     end = s.end
-    for b in (b for a, b in spans if a >= s.end):
+    for a, b in ((a, b) for a, b in spans if a >= s.end):
         if b - s.start > limit or "\n" in text[end:b]:
             break  # not past the limit, nor out of the paragraph
+        if off_topic is not None and off_topic(text[a:b]):
+            break
         end = b
     if end == s.end:
         return s
     return Sentence(s.chunk, s.rank, s.start, end, text[s.start : end], s.score, s.coverage)
-
-
-_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
-
-
-def _figures(text: str) -> set[str]:
-    """The figures a sentence states, years aside (they say when, not how much)."""
-    return {f.replace(",", "") for f in _FIGURE.findall(text) if not _YEAR_LIKE.fullmatch(f)}
-
-
-_YEAR_LIKE = re.compile(r"(19|20)\d{2}")
 
 
 def _corroborates(s: Sentence, best: Sentence, query: Query) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.types import Chunk
-from rag.answer import Sentence, _merge, question_script, split_sentences
+from rag.answer import Sentence, _figures, _merge, question_script, score_sentences, split_sentences
 from rag.engine import Engine
 from rag.settings import Settings
 from tests.conftest import FakeEmbedder
@@ -158,6 +158,11 @@ def capex_engine(tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
         "# Meta财报点评\n\n公司宣布2026年资本支出指引为1150亿至1350亿美元,接近2025年实际支出的两倍。\n",
         encoding="utf-8",
     )
+    (corpus / "calls.md").write_text(
+        "# 强CALL算力的逻辑\n\n"
+        "* Meta预计2026年资本开支达1,150至1,350亿美元,用于数据中心 * 微软第四季度资本开支达7,375亿美元\n",
+        encoding="utf-8",
+    )
     s = Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache)
     return Engine.open(s, embedder=fake_embedder)
 
@@ -173,3 +178,35 @@ def test_sentence_about_another_company_is_not_quoted(capex_engine: Engine) -> N
     ans = capex_engine.ask("What is Meta's 2026 capex guidance?")
     assert "1150亿美元" in ans.text
     assert "375亿美元" not in ans.text  # Microsoft's figure, beside Meta's in the same bullet list
+    # nor is it quoted as the continuation of a quote about Meta
+    assert "calls.md" in {c.doc for c in ans.citations}
+    assert "7,375亿美元" not in ans.text
+
+
+def test_years_are_not_the_figures_a_quantity_question_asks_for() -> None:
+    assert _figures("从2024-2025年的投资布局来看,重点是AI芯片") == set()
+    assert _figures("2025年资本开支1600億,其中2000亿元投向芯片") == {"1600", "2000"}
+    assert _figures("revenue of 1,234.5 million in 2024") == {"1234.5"}
+
+
+def test_quantity_question_ranks_the_sentence_with_the_figure_first(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    # the first sentence matches more of the question's words but states only years
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bytedance.md").write_text(
+        "# 投资布局\n\n从2024-2025年的资本开支布局来看,字节跳动主要投向AI芯片产业链。"
+        "字节跳动2025年1600亿的开支中,将近千亿投入AI芯片。\n\n# 其他\n\n黄金价格创新高。\n",
+        encoding="utf-8",
+    )
+    eng = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), embedder=fake_embedder
+    )
+    question = "字节跳动2025年的资本开支规模是多少?"
+    snap = eng.snapshot
+    hits = eng.search(question)
+    texts = {h.chunk.doc: snap.documents[h.chunk.doc].text for h in hits}
+    ranked = score_sentences(eng.analyze(question), hits, texts, eng.lexicon, snap, eng.answer_params)
+    assert "1600亿" in ranked[0].text
+    assert "2024-2025" in ranked[1].text
