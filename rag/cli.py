@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open_engine(settings: Settings) -> Any:
+    from index.build import current_generation
     from rag.engine import Engine
 
-    return Engine.open(settings, progress=sys.stderr.isatty())
+    first_use = current_generation(settings.index_dir) is None and settings.corpus.exists()
+    if first_use:
+        # a minute or more of embedding: say what is happening, on a terminal or in a log
+        print(f"no index yet: indexing {settings.corpus} (first use; later runs reuse it)", file=sys.stderr)
+    t0 = time.perf_counter()
+    engine = Engine.open(settings, progress=True if sys.stderr.isatty() else _log_progress())
+    if first_use:
+        print(f"indexed in {time.perf_counter() - t0:.1f} s -> {settings.index_dir}", file=sys.stderr)
+    return engine
+
+
+def _log_progress(steps: int = 10) -> Callable[[int, int], None]:
+    """Progress as a few plain lines (every tenth of the work) where no terminal shows a bar."""
+    shown = [0]
+
+    def report(done: int, total: int) -> None:
+        step = done * steps // max(total, 1)
+        if step > shown[0]:
+            shown[0] = step
+            print(f"embedding: {done}/{total} chunks", file=sys.stderr, flush=True)
+
+    return report
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:

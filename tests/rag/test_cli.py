@@ -37,10 +37,23 @@ def test_index_prints_a_summary_and_reindex_embeds_nothing(
     assert "embedded 0" in out and "0 new or changed" in out
 
 
-def test_ask_builds_the_index_on_first_use(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_builds_the_index_on_first_use(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a private embedding cache: every chunk is embedded, so progress has something to report
+    monkeypatch.setenv("RAG_CACHE", str(cli_env / "own-cache"))
     assert main(["ask", "阶跃星辰融资多少?"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "50亿元" in out and "[1]" in out and "Sources:" in out and "36氪" in out
+    # no terminal here: what is happening is said in plain lines, not a progress bar
+    err = captured.err
+    assert "no index yet: indexing" in err and "indexed in" in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("embedding: ")]
+    assert lines and lines[-1].split()[1].split("/")[0] == lines[-1].split()[1].split("/")[1]
+    # later runs reuse the index and say nothing about indexing
+    assert main(["ask", "阶跃星辰融资多少?"]) == 0
+    assert "indexing" not in capsys.readouterr().err
 
 
 def test_ask_json_and_search(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
