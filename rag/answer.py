@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -246,7 +246,7 @@ def _satisfies(
     query: Query,
     s: Sentence,
     unit: str | None,
-    vocabulary: Mapping[str, int],
+    known: list[str],
     lexicon: Lexicon | None = None,
     glossed: dict[str, set[str]] | None = None,
 ) -> bool:
@@ -262,9 +262,8 @@ def _satisfies(
         return False
     if unit and not _states_unit(s.text, unit):
         return False
-    # * one of the names it asks about that the corpus knows ("Meta", "寒武纪"), in the passage:
-    #   another company's figure does not answer it
-    known = [e for e in query.entities if any(_in_vocabulary(f, vocabulary) for f in query.forms(e))]
+    # * one of the names it asks about that the corpus knows (``known``: "Meta", "寒武纪"), in the
+    #   passage: another company's figure does not answer it
     if not known:
         return True
     # the article's subject is often implicit in a sentence ("its R&D spend was..."): the chunk counts
@@ -280,28 +279,27 @@ def _satisfies(
     return _glossed_name(known, glossed[s.chunk.id])
 
 
-def _glossed_name(names: list[str], glossed: set[str]) -> bool:
+def _glossed_name(names: list[str], glossed: Container[str]) -> bool:
     """Whether all the words of one of the English ``names`` are among a passage's glosses."""
     return any(
         (st := english_stems(e)) and all(t in glossed for t in st) for e in names if not _HAN.search(e)
     )
 
 
-def _names_by_gloss(query: Query, text: str, vocabulary: Mapping[str, int], lexicon: Lexicon | None) -> bool:
+def _known_entities(query: Query, vocabulary: Mapping[str, int]) -> list[str]:
+    """The names the question asks about that the corpus writes in some form."""
+    return [e for e in query.entities if any(_in_vocabulary(f, vocabulary) for f in query.forms(e))]
+
+
+def _names_by_gloss(query: Query, text: str, known: list[str], lexicon: Lexicon | None) -> bool:
     if query.lang != "en" or lexicon is None:
         return False
-    known = [e for e in query.entities if any(_in_vocabulary(f, vocabulary) for f in query.forms(e))]
     return _glossed_name(known, set(gloss_tokens(text, lexicon)))
 
 
-def _asked_forms(query: Query, vocabulary: Mapping[str, int]) -> set[str]:
+def _asked_forms(query: Query, known: list[str]) -> set[str]:
     """How the corpus writes the names the question asks about (those it writes at all)."""
-    return {
-        f
-        for e in query.entities
-        for f in query.forms(e)
-        if any(_in_vocabulary(g, vocabulary) for g in query.forms(e)) and len(f) >= 2
-    }
+    return {f for e in known for f in query.forms(e) if len(f) >= 2}
 
 
 def _about_another(sentence: str, asked: set[str], gazetteer: set[str]) -> bool:
@@ -337,10 +335,8 @@ def _unknown_name(
         if any(p in vocabulary for p in parts) or query.name_words.get(name):
             return True
         # written inside a Chinese word whose glosses name it (港股: "Hong Kong shares")
-        if glossed is not None and query.lang == "en":
-            stems = english_stems(name)
-            if stems and all(t in glossed for t in stems):
-                return True
+        if glossed is not None and query.lang == "en" and _glossed_name([name], glossed):
+            return True
         # a transliterated name is often written by one part (沃伦·巴菲特 -> 巴菲特); a compound term
         # counts only whole (千次展示 is not known because 展示 is)
         return any(
@@ -378,19 +374,20 @@ def compose(
     ):
         return abstain(query.text, hits)
     unit = asked_unit(query.text)
+    known = _known_entities(query, df_text)
     glossed: dict[str, set[str]] = {}
-    sentences = [s for s in ranked if _satisfies(query, s, unit, df_text, lexicon, glossed)]
+    sentences = [s for s in ranked if _satisfies(query, s, unit, known, lexicon, glossed)]
     # the evidence that meets the question's constraints must be about as relevant as the best overall
     if not sentences or sentences[0].score < p.constrained_ratio * ranked[0].score:
         return abstain(query.text, hits)
     best = sentences[0]
     chosen = [best]
     gazetteer = lexicon.name_forms if lexicon is not None else set()
-    asked = _asked_forms(query, df_text) | {g for g in gazetteer if g in normalize(query.text)}
+    asked = _asked_forms(query, known) | {g for g in gazetteer if g in normalize(query.text)}
 
     def off_topic(sentence: str) -> bool:
         return _about_another(sentence, asked, gazetteer) and not _names_by_gloss(
-            query, sentence, df_text, lexicon
+            query, sentence, known, lexicon
         )
 
     for s in sentences[1:]:
