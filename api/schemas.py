@@ -131,6 +131,9 @@ class AnswerOut(BaseModel):
     question: str
     answer: str = Field(description="answer text with [n] markers that refer to citations")
     abstained: bool
+    confidence: float | None = Field(
+        default=None, description="probability, by the abstention model, that the quoted evidence answers"
+    )
     citations: list[CitationOut]
     timings_ms: dict[str, float]
     mode: Literal["extractive", "llm"]

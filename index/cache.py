@@ -93,6 +93,19 @@ class EmbeddingCache:
         self.close()
 
 
+def cached_hashes(embedder: Embedder, cache: EmbeddingCache, hashes: Sequence[str]) -> set[str]:
+    """The hashes whose vectors the cache holds for this embedder (for a pair: for both parts)."""
+    parts = getattr(embedder, "parts", None)
+    if not parts:
+        return set(cache.get_many(hashes))
+    found: set[str] | None = None
+    for part in parts:
+        with EmbeddingCache(cache.path, part.model_id, part.dim) as pc:
+            have = set(pc.get_many(hashes))
+        found = have if found is None else found & have
+    return found or set()
+
+
 def embed_with_cache(
     embedder: Embedder,
     texts: Sequence[str],
@@ -111,6 +124,16 @@ def embed_with_cache(
         raise ValueError(f"{len(texts)} texts but {len(hashes)} hashes")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    parts = getattr(embedder, "parts", None)
+    if parts:
+        # a paired embedder is cached part by part: vectors of either model embedded before (by an
+        # index that used it alone) are reused, and nothing is stored twice
+        per_part: list[np.ndarray] = []
+        for i, part in enumerate(parts):
+            with EmbeddingCache(cache.path, part.model_id, part.dim) as pc:
+                tick = progress if i == 0 else None  # one bar: the first (slower) model reports
+                per_part.append(embed_with_cache(part, texts, hashes, pc, batch_size, tick))
+        return embedder._join(per_part)  # type: ignore[attr-defined,no-any-return]
     found = cache.get_many(hashes)
     # Embed each missing hash once, even if the same text appears several times.
     missing: dict[str, str] = {}

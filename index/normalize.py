@@ -86,6 +86,19 @@ def _jieba() -> Any:
     return tok
 
 
+_HAN_CHAR = re.compile(f"[{_HAN}]")
+_LATIN_CHAR = re.compile(r"[A-Za-z]")
+
+
+def detect_lang(text: str) -> str:
+    """``zh`` or ``en``: whether a text is mostly Chinese. Retrieval compares a question's lexical
+    matches only among passages of one language (see ``rag.retrieve``), and answers match words by
+    the passage's language."""
+    han = len(_HAN_CHAR.findall(text))
+    latin = len(_LATIN_CHAR.findall(text))
+    return "zh" if han and han * 2 >= latin * 0.5 else "en"
+
+
 def to_simplified(text: str) -> str:
     """Character-level traditional -> simplified only (no NFKC, no case folding, no vocabulary)."""
     return _t2s()(text)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from index.build import check_manifest, current_generation, read_manifest, row_chunk
 from index.errors import NotFoundError
 from index.lexical import LexicalIndex, load_lexical
+from index.normalize import detect_lang
 from index.store import VectorStore, load_vector_store
 from index.types import Chunk
 
@@ -39,6 +42,8 @@ class IndexSnapshot:
     documents: dict[str, DocRecord]
     df_text: dict[str, int]  # document frequency of each token over chunks (for IDF weighting of sentences)
     df_gloss: dict[str, int]
+    # per chunk, True where it is written in Chinese: lexical scores are compared within one language
+    chinese: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def size(self) -> int:
@@ -102,4 +107,5 @@ def load_snapshot(index_dir: Path, model_id: str, dim: int) -> IndexSnapshot:
         docs,
         dict(df_text),
         dict(df_gloss),
+        np.fromiter((detect_lang(c.text) == "zh" for c in chunks), dtype=bool, count=len(chunks)),
     )

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from index.lexical import gloss_tokens
 from index.lexicon import Lexicon, english_stems
-from index.normalize import is_traditional, normalize, tokenize
+from index.normalize import detect_lang, is_traditional, normalize, tokenize
 from index.types import Chunk
 from rag.query import Query
 from rag.types import Answer, Citation, Hit
@@ -51,6 +51,12 @@ class AnswerParams:
     min_coverage: float = 0.15  # abstain when the best evidence covers less of the question than this
     extend_chars: int = 200  # carry a quote on into the following sentences of its chunk, up to this length
     constrained_ratio: float = 0.85  # ... or when evidence meeting its year/unit scores below this share
+    # the answer's confidence: a logistic model over ``evidence_features`` and the least confidence
+    # answered. Fitted on the calibration set (shared/train: answerable vs near-miss questions, none
+    # from a benchmark) by ``python -m eval.fit abstention``; 0 answers whatever passes the rules above.
+    confidence_weights: tuple[tuple[str, float], ...] = ()
+    confidence_bias: float = 0.0
+    min_confidence: float = 0.0
 
 
 @dataclass
@@ -162,7 +168,15 @@ def score_sentences(
                 continue  # the title or byline line: the answer is attributed to its outlet anyway
             tok_list = tokenize(st)
             toks = set(tok_list)
-            if wg and lexicon is not None:
+            if not wg and query.glosses and detect_lang(st) == "en":
+                # a Chinese question over an English sentence: a question word counts as covered
+                # when the sentence has it (a name, a figure) or one of its English glosses
+                stems = set(english_stems(st))
+                own = sum(
+                    w for t, w in wt.items() if t in toks or any(g in stems for g in query.glosses.get(t, ()))
+                )
+                cov = own / total if total else 0.0
+            elif wg and lexicon is not None:
                 gl = with_names(set(gloss_tokens(st, lexicon, tok_list)), st)
                 own = sum(w for t, w in wg.items() if t in gl)
                 ctx = sum(w for t, w in wg.items() if t in ctx_gloss and t not in gl)
@@ -356,6 +370,33 @@ def _unknown_name(
     return bool(distinctive) and not any(known(n) for n in distinctive)
 
 
+def evidence_features(best: Sentence, ranked: list[Sentence], hits: list[Hit]) -> dict[str, float]:
+    """What the abstention model weighs: how much of the question the quoted sentence covers, and how
+    close the passages are to the question by the aligned (language-independent) dense model, absolutely
+    and against the runner-up. No raw BM25 score: it does not compare across corpora."""
+    top = hits[0].scores
+    second = hits[1].scores if len(hits) > 1 else {}
+    own = next((h.scores for h in hits if h.rank == best.rank), top)
+
+    def aligned(sc: Mapping[str, float]) -> float:
+        return sc.get("use", sc.get("dense", 0.0))
+
+    return {
+        "coverage": best.coverage,
+        "coverage_top": ranked[0].coverage,
+        "aligned_top": aligned(top),
+        "aligned_best": aligned(own),
+        "aligned_margin": aligned(top) - aligned(second) if second else 0.0,
+        "dense_top": top.get("e5", top.get("dense", 0.0)),
+        "rank_best": 1.0 / best.rank,
+    }
+
+
+def confidence(features: Mapping[str, float], p: AnswerParams) -> float:
+    z = p.confidence_bias + sum(w * features.get(name, 0.0) for name, w in p.confidence_weights)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 def compose(
     query: Query,
     hits: list[Hit],
@@ -381,6 +422,12 @@ def compose(
     if not sentences or sentences[0].score < p.constrained_ratio * ranked[0].score:
         return abstain(query.text, hits)
     best = sentences[0]
+    features = evidence_features(best, ranked, hits)
+    conf = confidence(features, p) if p.confidence_weights else None
+    if conf is not None and conf < p.min_confidence:
+        out = abstain(query.text, hits)
+        out.confidence, out.features = conf, features
+        return out
     chosen = [best]
     gazetteer = lexicon.name_forms if lexicon is not None else set()
     asked = _asked_forms(query, known) | {g for g in gazetteer if g in normalize(query.text)}
@@ -427,7 +474,15 @@ def compose(
         citations.append(Citation.of(n, c, s.start, s.end, s.text))
         parts.append(f"{display_sentence(s, script, attributed)} [{n}]")
         attributed.add((c.doc, c.article))
-    return Answer(question=query.text, text="\n".join(parts), citations=citations, abstained=False, hits=hits)
+    return Answer(
+        question=query.text,
+        text="\n".join(parts),
+        citations=citations,
+        abstained=False,
+        hits=hits,
+        confidence=conf,
+        features=features,
+    )
 
 
 _MARKUP = re.compile(r"\*\*|</?b>|^\s*[*•]\s+|\s+\*\s+")

@@ -24,7 +24,7 @@ from index.build import (
     current_generation,
 )
 from index.cache import EmbeddingCache
-from index.embed import Embedder, make_embedder
+from index.embed import Embedder, default_threads, make_embedder
 from index.errors import InputError
 from index.lexicon import NAMES_GLOSSARY, TERMS_GLOSSARY, Lexicon, build_pinyin_index, read_glossary
 from index.snapshot import IndexSnapshot, load_snapshot
@@ -42,6 +42,8 @@ def build_embedder(settings: Settings) -> Embedder:
     kwargs: dict[str, Any] = {}
     if settings.embedder == "sentence-transformers":
         kwargs["model"] = settings.embedder_model
+    else:
+        kwargs["num_threads"] = settings.threads or default_threads()
     return make_embedder(settings.embedder, **kwargs)
 
 

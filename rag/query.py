@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from index.lexicon import ENGLISH_STOPWORDS, Lexicon, english_stems, expand_abbreviations
-from index.normalize import normalize, tokenize
+from index.normalize import detect_lang, normalize, tokenize
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 _YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 _POSSESSIVE = re.compile(r"['’]s$")
@@ -50,6 +49,7 @@ class Query:
     name_translations: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> dictionary words
     entities: list[str] = field(default_factory=list)  # names + Chinese proper nouns, normalised
     acronyms: list[str] = field(default_factory=list)  # names typed in capitals ("CPM"), normalised
+    glosses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Chinese word -> English stems
 
     def forms(self, entity: str) -> tuple[str, ...]:
         """How the corpus may write an entity: as typed, as a word read so in pinyin, or translated."""
@@ -65,12 +65,6 @@ def chinese_proper_nouns(text: str) -> list[str]:
     import jieba.posseg
 
     return list(dict.fromkeys(w for w, flag in jieba.posseg.lcut(text) if flag in _PROPER and len(w) >= 2))
-
-
-def detect_lang(text: str) -> str:
-    han = len(_HAN.findall(text))
-    latin = len(_LATIN.findall(text))
-    return "zh" if han and han * 2 >= latin * 0.5 else "en"
 
 
 def analyze(
@@ -139,7 +133,8 @@ def analyze(
         else:
             for t in list(q.text_terms):
                 if _HAN.search(t):
-                    for g in lexicon.gloss(t):
+                    q.glosses[t] = lexicon.gloss(t)
+                    for g in q.glosses[t]:
                         q.gloss_terms[g] = max(q.gloss_terms.get(g, 0.0), 0.3)
                 else:
                     for s in english_stems(t):

@@ -1,8 +1,21 @@
-"""Hybrid retrieval: dense (FAISS) + two BM25 fields, fused by weighted reciprocal rank.
+"""Hybrid retrieval: dense vectors (two models) and two BM25 fields, fused by normalised scores.
 
-Each retriever proposes its best candidates; reciprocal-rank fusion combines them without having to
-calibrate BM25 scores against cosine similarities. Near-identical chunks (the same report syndicated
-twice) are collapsed so they do not crowd out other evidence.
+Signals, for every candidate passage:
+
+* ``use``: cosine with USE-multilingual, whose vectors are aligned across languages: the one signal
+  that can say an English paragraph answers a Chinese question better than a Chinese one does;
+* ``e5``: cosine with multilingual-e5-small, sharp within one language but biased towards passages in
+  the question's own language;
+* ``text`` and ``gloss``: BM25 over the passage's words and over the English stems/glosses of its words.
+
+Reciprocal-rank fusion lets a list that is confidently wrong (the Chinese siblings of the English
+paragraph that answers a Chinese question, all matching its words) outvote the right one. So scores are
+fused instead, and every signal that is not comparable across languages is *normalised within the
+passage's language*: BM25 as the share by which a passage falls short of the best BM25 score among
+passages of that language, e5 as the distance to the best e5 cosine there (so the best passage of each
+language scores 0 on both, and a language the question's words cannot match loses nothing for it). Within one language the signals rank as usual; between the best
+passages of two languages, the aligned USE cosine decides. On a corpus in one language this is plain
+score fusion. The weights are fitted on ``shared/train`` (see ``FusionWeights``).
 """
 
 from __future__ import annotations
@@ -11,26 +24,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.embed import Embedder
+from index.embed import Embedder, segment_queries
 from index.normalize import normalize
 from index.snapshot import IndexSnapshot
 from rag.query import Query
 from rag.types import Filters, Hit
 
 MODES = ("hybrid", "dense", "lexical")
+ALIGNED = frozenset({"use"})  # dense parts whose cosines compare across languages
 
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """Weights of each ranked list in the fusion. Measured on the seed dev set (eval/results): the
-    small multilingual embedder is the weakest single signal there, so it counts half; a small
-    ``rrf_k`` lets each retriever's top ranks dominate."""
+    """Weight of each normalised signal, fitted on the calibration set (``shared/train``: 1,866 Chinese
+    questions, no benchmark item) by ``python -m eval.fit fusion --gold ../shared/train/gold.jsonl
+    --corpus ../shared/train/corpus``: the best MRR@10 there (0.968) over the grid in ``eval/fit.py``.
 
-    dense: float = 0.5
-    text: float = 1.0
-    gloss_en: float = 1.0  # the gloss field for English questions
-    gloss_zh: float = 0.2
-    rrf_k: float = 10.0
+    Those questions are all in one language, so they fit how the signals rank passages *within* a
+    language; between languages the normalisation leaves the aligned cosine to decide, whatever its
+    weight. The train set wants the aligned weight as small as the grid allows: within one language it
+    adds little to e5 and BM25."""
+
+    aligned: float = 0.25  # USE cosine, raw
+    dense: float = 4.0  # e5 cosine minus the best e5 cosine among passages of the same language
+    text: float = 0.2  # BM25 text field, as the share short of the best in the same language
+    gloss: float = 0.2  # BM25 gloss field, likewise
 
 
 def dense_scores(
@@ -62,8 +80,52 @@ def _top(scores: np.ndarray, candidates: int, allowed: np.ndarray | None) -> dic
     return {int(i): float(scores[i]) for i in idx if scores[i] > 0}
 
 
-def _ranks(scores: dict[int, float]) -> dict[int, int]:
-    return {i: r for r, (i, _) in enumerate(sorted(scores.items(), key=lambda x: -x[1]))}
+@dataclass
+class Signals:
+    """Every retriever's raw scores for one question's candidate passages (``ids``)."""
+
+    ids: np.ndarray
+    chinese: np.ndarray | None
+    dense: dict[str, dict[int, float]]
+    lexical: dict[str, np.ndarray]
+
+
+def gather(
+    snapshot: IndexSnapshot,
+    embedder: Embedder,
+    query: Query,
+    *,
+    candidates: int = 50,
+    filters: Filters | None = None,
+    mode: str = "hybrid",
+    qvec: np.ndarray | None = None,
+) -> Signals:
+    """Run the retrievers of ``mode``; the candidates are the union of each one's top ``candidates``."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
+    allowed = None
+    if filters is not None and not filters.empty:
+        allowed = np.fromiter((filters.accepts(c) for c in snapshot.chunks), dtype=bool, count=snapshot.size)
+    dense: dict[str, dict[int, float]] = {}
+    lexical: dict[str, np.ndarray] = {}
+    if mode in ("hybrid", "dense"):
+        if qvec is None:
+            qvec = embedder.encode_query([query.text])[0]
+        for name, q in segment_queries(embedder, qvec).items():
+            dense[name] = dense_scores(snapshot, q, candidates, allowed)
+    if mode in ("hybrid", "lexical"):
+        for f, terms in (("text", query.text_terms), ("gloss", query.gloss_terms)):
+            if terms:
+                sc = snapshot.lexical.scores(f, terms)
+                lexical[f] = np.where(allowed, sc, 0.0) if allowed is not None else sc
+    pool: set[int] = set()
+    for d in dense.values():
+        pool.update(d)
+    for sc in lexical.values():
+        pool.update(_top(sc, candidates, None))
+    ids = np.fromiter(sorted(pool), dtype=np.int64, count=len(pool))
+    chinese = snapshot.chinese[ids] if snapshot.chinese.size == snapshot.size else None
+    return Signals(ids, chinese, dense, lexical)
 
 
 def search(
@@ -78,44 +140,67 @@ def search(
     weights: FusionWeights | None = None,
     qvec: np.ndarray | None = None,
 ) -> list[Hit]:
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
-    w = weights or FusionWeights()
-    allowed = None
-    if filters is not None and not filters.empty:
-        allowed = np.fromiter((filters.accepts(c) for c in snapshot.chunks), dtype=bool, count=snapshot.size)
-    runs: dict[str, tuple[float, dict[int, float]]] = {}
-    if mode in ("hybrid", "dense"):
-        if qvec is None:
-            qvec = embedder.encode_query([query.text])[0]
-        runs["dense"] = (w.dense, dense_scores(snapshot, qvec, candidates, allowed))
-    if mode in ("hybrid", "lexical"):
-        runs["text"] = (w.text, _top(snapshot.lexical.scores("text", query.text_terms), candidates, allowed))
-        gw = w.gloss_en if query.lang == "en" else w.gloss_zh
-        if gw > 0 and query.gloss_terms:
-            runs["gloss"] = (
-                gw,
-                _top(snapshot.lexical.scores("gloss", query.gloss_terms), candidates, allowed),
-            )
-    fused: dict[int, float] = {}
-    per: dict[int, dict[str, float]] = {}
-    for name, (weight, scores) in runs.items():
-        for i, r in _ranks(scores).items():
-            fused[i] = fused.get(i, 0.0) + weight / (w.rrf_k + r + 1)
-            per.setdefault(i, {})[name] = scores[i]
-    order = sorted(fused.items(), key=lambda x: (-x[1], x[0]))
+    sig = gather(snapshot, embedder, query, candidates=candidates, filters=filters, mode=mode, qvec=qvec)
+    if not sig.ids.size:
+        return []
+    fused, per = fuse(sig, weights or FusionWeights())
+    order = np.lexsort((sig.ids, -fused))
     hits: list[Hit] = []
     kept_sigs: list[set[str]] = []
-    for i, s in order:
+    for j in order:
+        i = int(sig.ids[j])
         c = snapshot.chunks[i]
-        sig = _shingles(c.text)
-        if any(_contained(sig, other) >= 0.8 for other in kept_sigs):
+        sh = _shingles(c.text)
+        if any(_contained(sh, other) >= 0.8 for other in kept_sigs):
             continue  # says nothing that a better-ranked chunk does not already say
-        kept_sigs.append(sig)
-        hits.append(Hit(chunk=c, score=s, rank=len(hits) + 1, scores={**per[i], "fused": s}))
+        kept_sigs.append(sh)
+        s = float(fused[j])
+        hits.append(Hit(chunk=c, score=s, rank=len(hits) + 1, scores={**per[j], "fused": s}))
         if len(hits) >= k:
             break
     return hits
+
+
+def fuse(sig: Signals, w: FusionWeights) -> tuple[np.ndarray, list[dict[str, float]]]:
+    """Fused score of each candidate ``sig.ids[j]`` and its raw signals.
+
+    A dense part's cosine for a candidate outside its own top list is taken as its lowest listed
+    cosine (an upper bound for the unlisted ones, so a candidate is never pushed down for it).
+
+    Between languages the aligned model decides. Without one (a single embedder, or lexical only)
+    nothing could, so the scores are then not split by language at all: plain score fusion."""
+    ids = sig.ids
+    dense = {name: d for name, d in sig.dense.items() if d}
+    split = sig.chinese is not None and any(name in ALIGNED for name in dense)
+    groups = [sig.chinese, ~sig.chinese] if split and sig.chinese is not None else [np.ones(len(ids), bool)]
+    fused = np.zeros(len(ids))
+    raw: dict[str, np.ndarray] = {}
+    for name, d in dense.items():
+        floor = min(d.values())
+        v = np.fromiter((d.get(int(i), floor) for i in ids), dtype=np.float64, count=len(ids))
+        raw[name] = v
+        if name in ALIGNED:
+            fused += w.aligned * v
+        else:
+            fused += w.dense * _within(v, groups, lambda x: x - x.max())
+    for name, sc in sig.lexical.items():
+        v = sc[ids].astype(np.float64)
+        raw[name] = v
+        weight = w.text if name == "text" else w.gloss
+        # each language's best match scores 0 and the others the share they fall short of it; a
+        # language the question's words never match (no Chinese word is in an English text) loses
+        # nothing for it
+        fused += weight * _within(v, groups, lambda x: x / x.max() - 1.0 if x.max() > 0 else x * 0.0)
+    per = [{name: float(v[j]) for name, v in raw.items()} for j in range(len(ids))]
+    return fused, per
+
+
+def _within(v: np.ndarray, groups: list[np.ndarray], f) -> np.ndarray:  # type: ignore[no-untyped-def]
+    out = np.zeros_like(v)
+    for g in groups:
+        if g.any():
+            out[g] = f(v[g])
+    return out
 
 
 def _shingles(text: str, n: int = 3) -> set[str]:

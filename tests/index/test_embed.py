@@ -144,3 +144,38 @@ def test_sentence_transformer_prefixes_change_the_vectors() -> None:
     text = ["where is the library"]
     np.testing.assert_allclose(plain.encode_documents(text), prefixed.encode_documents(text), atol=1e-6)
     assert not np.allclose(plain.encode_query(text), prefixed.encode_query(text))
+
+
+class _Renamed:
+    """A fake embedder under another model id (a second model of a pair)."""
+
+    def __init__(self, inner, model_id: str) -> None:  # type: ignore[no-untyped-def]
+        self._inner, self.model_id = inner, model_id
+        self.dim, self.max_tokens = inner.dim, inner.max_tokens
+
+    def encode_query(self, texts):  # type: ignore[no-untyped-def]
+        return -self._inner.encode_query(texts)  # differs from the first model
+
+    def encode_documents(self, texts):  # type: ignore[no-untyped-def]
+        return -self._inner.encode_documents(texts)
+
+    def count_tokens(self, text: str) -> int:
+        return 1
+
+
+def test_a_pair_gives_each_models_cosine_through_its_segment(fake_embedder) -> None:
+    from index.embed import PairedEmbedder, segment_queries, segments
+
+    second = _Renamed(fake_embedder, "usem3/fake")
+    pair = PairedEmbedder(fake_embedder, second)
+    assert isinstance(pair, Embedder)
+    assert segments(pair) == (("fake", 64), ("use", 64)) and pair.dim == 128
+    docs = ["Meta资本支出1150亿美元", "Google Cloud backlog"]
+    d, q = pair.encode_documents(docs), pair.encode_query(["Meta capex 资本支出"])[0]
+    _assert_unit_rows(d, 2, 128)
+    per = segment_queries(pair, q)
+    first_cos = fake_embedder.encode_documents(docs) @ fake_embedder.encode_query(["Meta capex 资本支出"])[0]
+    np.testing.assert_allclose(d @ per["fake"], first_cos, atol=1e-6)
+    np.testing.assert_allclose(d @ per["use"], first_cos, atol=1e-6)  # (-a)·(-b) = a·b
+    assert pair.count_tokens("x y z") == fake_embedder.count_tokens("x y z")
+    assert segments(fake_embedder) == (("dense", 64),)

@@ -1,0 +1,147 @@
+"""Fit the product's parameters on calibration data, never on a benchmark.
+
+``python -m eval.fit fusion --gold G --corpus C`` searches the fusion weights (``rag.retrieve``) that
+maximise MRR@10; ``python -m eval.fit abstention --gold G --corpus C`` fits the logistic abstention
+model (``rag.answer.AnswerParams``) on answerable against unanswerable questions and picks the least
+confidence to answer. Both print the values to write into the code, with what they score on the data
+they were fitted on. The data is ``shared/train`` (disjoint from every benchmark); the fitted values
+and the command are recorded beside the parameters they set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.cli import settings_for
+from eval.gold import GoldItem, load_gold, locate_evidence
+from eval.metrics import is_relevant
+from rag.settings import Settings
+
+GRID = {
+    "aligned": (0.25, 0.5, 1.0),
+    "dense": (1.0, 2.0, 4.0),
+    "text": (0.05, 0.1, 0.2, 0.4, 0.8),
+    "gloss": (0.0, 0.1, 0.2, 0.4),
+}
+
+
+def _open(gold: Path, corpus: Path) -> tuple[Any, list[GoldItem]]:
+    from rag.engine import Engine
+
+    engine = Engine.open(settings_for(Settings(), corpus, None), progress=True)
+    return engine, locate_evidence(load_gold(gold, skip_invalid=True), engine.document_text)
+
+
+def fit_fusion(engine: Any, items: Sequence[GoldItem]) -> list[tuple[float, dict[str, float]]]:
+    """MRR@10 of every weight combination of ``GRID``, best first."""
+    from rag.retrieve import FusionWeights, fuse, gather
+
+    snap = engine.snapshot
+    cases = []
+    for it in items:
+        if not it.answerable:
+            continue
+        q = engine.analyze(it.question, snap)
+        sig = gather(snap, engine.embedder, q, candidates=engine.settings.candidates)
+        rel = np.array(
+            [
+                is_relevant(snap.chunks[i].doc, snap.chunks[i].start, snap.chunks[i].end, it.evidence)
+                for i in sig.ids
+            ]
+        )
+        cases.append((sig, rel))
+    out = []
+    for combo in itertools.product(*GRID.values()):
+        w = FusionWeights(**dict(zip(GRID, combo, strict=True)))
+        rr = 0.0
+        for sig, rel in cases:
+            fused, _ = fuse(sig, w)
+            top = np.argsort(-fused, kind="stable")[:10]
+            hit = np.flatnonzero(rel[top])
+            rr += 1.0 / (hit[0] + 1) if hit.size else 0.0
+        out.append((rr / max(1, len(cases)), dataclasses.asdict(w)))
+    out.sort(key=lambda x: -x[0])
+    return out
+
+
+def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method; the last weight is the bias."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    reg = np.full(xb.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-xb @ w))
+        grad = xb.T @ (p - y) + reg * w
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg)
+        w -= np.linalg.solve(hess, grad)
+    return w
+
+
+def fit_abstention(engine: Any, items: Sequence[GoldItem], max_false: float = 0.05) -> dict[str, Any]:
+    """Coefficients over ``evidence_features`` (answerable = 1) and the least confidence to answer:
+    the highest threshold that abstains on at most ``max_false`` of the answerable questions that
+    reach the model."""
+    engine.answer_params = dataclasses.replace(
+        engine.answer_params, confidence_weights=(), confidence_bias=0.0, min_confidence=0.0
+    )
+    rows, labels = [], []
+    for it in items:
+        a = engine.ask(it.question)
+        if a.features:
+            rows.append(a.features)
+            labels.append(1.0 if it.answerable else 0.0)
+    names = sorted(rows[0])
+    x = np.array([[r[n] for n in names] for r in rows])
+    y = np.array(labels)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    w = logistic((x - mu) / sd, y)
+    coef = w[:-1] / sd
+    bias = float(w[-1] - (coef * mu).sum())
+    p = 1.0 / (1.0 + np.exp(-(x @ coef + bias)))
+    pos = np.sort(p[y == 1])
+    threshold = float(pos[int(max_false * len(pos))]) if len(pos) else 0.5
+    return {
+        "weights": {n: round(float(c), 4) for n, c in zip(names, coef, strict=True)},
+        "bias": round(bias, 4),
+        "min_confidence": round(threshold, 4),
+        "n": len(y),
+        "n_unanswerable": int((y == 0).sum()),
+        "train_abstention_accuracy": float((p[y == 0] < threshold).mean()) if (y == 0).any() else None,
+        "train_false_abstention": float((p[y == 1] < threshold).mean()) if (y == 1).any() else None,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m eval.fit", description=__doc__.split("\n\n")[0])
+    ap.add_argument("what", choices=("fusion", "abstention"))
+    ap.add_argument("--gold", type=Path, required=True, help="calibration questions (never a benchmark)")
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--json", type=Path, help="also write the result here")
+    args = ap.parse_args(argv)
+    engine, items = _open(args.gold, args.corpus)
+    result: Any
+    if args.what == "fusion":
+        ranked = fit_fusion(engine, items)
+        for mrr, w in ranked[:10]:
+            print(f"MRR@10 {mrr:.4f}  {w}")
+        result = [{"mrr@10": m, "weights": w} for m, w in ranked]
+    else:
+        result = fit_abstention(engine, items)
+        print(json.dumps(result, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
