@@ -72,3 +72,20 @@ def test_without_an_aligned_model_languages_are_not_split() -> None:
     )
     fused, _ = fuse(sig, W)
     assert fused[0] > fused[1]
+
+
+def test_e5_ranks_only_passages_in_the_questions_language() -> None:
+    # an English question; two Chinese passages that e5 tells apart, but e5 across languages says
+    # little: their order is the aligned model's
+    sig = Signals(
+        ids=np.array([0, 1]),
+        chinese=np.array([True, True]),
+        dense={"use": {0: 0.50, 1: 0.52}, "e5": {0: 0.90, 1: 0.80}},
+        lexical={},
+        question_chinese=False,
+    )
+    fused, _ = fuse(sig, W)
+    assert fused[1] > fused[0]
+    chinese_question = Signals(sig.ids, sig.chinese, sig.dense, sig.lexical, question_chinese=True)
+    fused, _ = fuse(chinese_question, W)
+    assert fused[0] > fused[1]
