@@ -87,7 +87,9 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> 
     return w
 
 
-def fit_abstention(engine: Any, items: Sequence[GoldItem], max_false: float = 0.05) -> dict[str, Any]:
+def fit_abstention(
+    engine: Any, items: Sequence[GoldItem], max_false: float = 0.05, drop: Sequence[str] = ()
+) -> dict[str, Any]:
     """Coefficients over ``evidence_features`` (answerable = 1) and the least confidence to answer:
     the highest threshold that abstains on at most ``max_false`` of the answerable questions that
     reach the model."""
@@ -100,7 +102,7 @@ def fit_abstention(engine: Any, items: Sequence[GoldItem], max_false: float = 0.
         if a.features:
             rows.append(a.features)
             labels.append(1.0 if it.answerable else 0.0)
-    names = sorted(rows[0])
+    names = sorted(n for n in rows[0] if n not in drop)
     x = np.array([[r[n] for n in names] for r in rows])
     y = np.array(labels)
     mu, sd = x.mean(0), x.std(0) + 1e-9
@@ -127,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--gold", type=Path, required=True, help="calibration questions (never a benchmark)")
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--json", type=Path, help="also write the result here")
+    ap.add_argument("--drop", nargs="*", default=(), help="abstention: leave these features out")
     args = ap.parse_args(argv)
     engine, items = _open(args.gold, args.corpus)
     result: Any
@@ -136,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"MRR@10 {mrr:.4f}  {w}")
         result = [{"mrr@10": m, "weights": w} for m, w in ranked]
     else:
-        result = fit_abstention(engine, items)
+        result = fit_abstention(engine, items, drop=args.drop)
         print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

@@ -210,3 +210,35 @@ def test_quantity_question_ranks_the_sentence_with_the_figure_first(
     ranked = score_sentences(eng.analyze(question), hits, texts, eng.lexicon, snap, eng.answer_params)
     assert "1600亿" in ranked[0].text
     assert "2024-2025" in ranked[1].text
+
+
+def _hit_with(chunk: Chunk, rank: int, use: float):  # type: ignore[no-untyped-def]
+    from rag.types import Hit
+
+    return Hit(chunk=chunk, score=1.0 / rank, rank=rank, scores={"use": use, "fused": 1.0 / rank})
+
+
+def test_the_abstention_model_weighs_coverage_and_the_aligned_cosine() -> None:
+    from dataclasses import replace
+
+    from rag.answer import AnswerParams, confidence, evidence_features
+
+    c = Chunk("d.txt", 0, "t", None, None, "", 0, 20, "巴黎有四万人死于瘟疫。")
+    hits = [_hit_with(c, 1, 0.62), _hit_with(c, 2, 0.41)]
+    good = Sentence(c, 1, 0, 11, "巴黎有四万人死于瘟疫。", 0.9, 0.8)
+    weak = Sentence(c, 1, 0, 11, "巴黎有四万人死于瘟疫。", 0.2, 0.15)
+    f_good, f_weak = evidence_features(good, [good], hits), evidence_features(weak, [weak], hits)
+    assert f_good["aligned_top"] == 0.62 and abs(f_good["aligned_margin"] - 0.21) < 1e-9
+    p = AnswerParams()
+    hi, lo = confidence(f_good, p), confidence(f_weak, p)
+    assert hi is not None and lo is not None and hi > p.min_confidence > lo
+    # without the aligned model's scores (another embedder) the model does not apply
+    plain = [_without_aligned(h) for h in hits]
+    assert confidence(evidence_features(good, [good], plain), p) is None
+    assert confidence(f_good, replace(p, confidence_weights=())) is None
+
+
+def _without_aligned(h):  # type: ignore[no-untyped-def]
+    from rag.types import Hit
+
+    return Hit(chunk=h.chunk, score=h.score, rank=h.rank, scores={"dense": 0.5})
