@@ -88,7 +88,7 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> 
 
 
 def fit_abstention(
-    engine: Any, items: Sequence[GoldItem], max_false: float = 0.05, drop: Sequence[str] = ()
+    engine: Any, items: Sequence[GoldItem], max_false: float = 0.02, drop: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Coefficients over ``evidence_features`` (answerable = 1) and the least confidence to answer:
     the highest threshold that abstains on at most ``max_false`` of the answerable questions that
@@ -112,7 +112,17 @@ def fit_abstention(
     p = 1.0 / (1.0 + np.exp(-(x @ coef + bias)))
     pos = np.sort(p[y == 1])
     threshold = float(pos[int(max_false * len(pos))]) if len(pos) else 0.5
+    operating_points = [
+        {
+            "max_false": m,
+            "min_confidence": round(float(pos[int(m * len(pos))]), 4),
+            "abstention_accuracy": float((p[y == 0] < pos[int(m * len(pos))]).mean()),
+        }
+        for m in (0.01, 0.02, 0.03, 0.05, 0.08)
+        if len(pos)
+    ]
     return {
+        "operating_points": operating_points,
         "weights": {n: round(float(c), 4) for n, c in zip(names, coef, strict=True)},
         "bias": round(bias, 4),
         "min_confidence": round(threshold, 4),
@@ -130,6 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--json", type=Path, help="also write the result here")
     ap.add_argument("--drop", nargs="*", default=(), help="abstention: leave these features out")
+    ap.add_argument(
+        "--max-false",
+        type=float,
+        default=0.02,
+        help="abstention: the share of answerable questions the threshold may refuse (default 0.02)",
+    )
     args = ap.parse_args(argv)
     engine, items = _open(args.gold, args.corpus)
     result: Any
@@ -139,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"MRR@10 {mrr:.4f}  {w}")
         result = [{"mrr@10": m, "weights": w} for m, w in ranked]
     else:
-        result = fit_abstention(engine, items, drop=args.drop)
+        result = fit_abstention(engine, items, max_false=args.max_false, drop=args.drop)
         print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
