@@ -51,11 +51,11 @@ class AnswerParams:
     min_coverage: float = 0.15  # abstain when the best evidence covers less of the question than this
     extend_chars: int = 200  # carry a quote on into the following sentences of its chunk, up to this length
     constrained_ratio: float = 0.85  # ... or when evidence meeting its year/unit scores below this share
-    # the answer's confidence: a logistic model over ``evidence_features`` and the least confidence
-    # answered. Fitted on the calibration set (shared/train: answerable vs near-miss questions, none
-    # from a benchmark) by ``python -m eval.fit abstention``; 0 answers whatever passes the rules above.
-    # Fitted 2026-12-03 with `python -m eval.fit abstention --gold ../shared/train/gold.jsonl --corpus
-    # ../shared/train/corpus`: 1,783 questions reached the model, 111 of them unanswerable. The threshold
+    # the answer's confidence: a logistic model over ``evidence_features`` (answerable against near-miss
+    # questions) and the least confidence answered; no weights answer whatever passes the rules above.
+    # Fitted 2026-12-03 on the calibration set only, with `python -m eval.fit abstention --gold
+    # ../shared/train/gold.jsonl --corpus ../shared/train/corpus`: 1,783 questions reached the model,
+    # 111 of them unanswerable. The threshold
     # is the train set's 2% operating point (it abstains there on 57% of the unanswerable and 2% of the
     # answerable questions that reach it): train is Chinese questions over Chinese text only, and on
     # other pairs coverage runs lower, so its 5% point (0.78) abstained on 11-21% of the answerable
