@@ -22,8 +22,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import ask, chat, documents, health, search, widget
-from index.errors import ConfigError, IndexMismatchError, InputError, NotFoundError, RagError, UpstreamError
+from api.routes import ask, chat, documents, health, jobs, search, widget
+from index.errors import (
+    ConfigError,
+    ConflictError,
+    IndexMismatchError,
+    InputError,
+    NotFoundError,
+    RagError,
+    UpstreamError,
+)
 from rag.engine import Engine
 from rag.settings import Settings
 
@@ -34,6 +42,7 @@ ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
     (InputError, 400, "invalid_request"),
     (NotFoundError, 404, "not_found"),
     (IndexMismatchError, 409, "index_mismatch"),
+    (ConflictError, 409, "conflict"),
     (UpstreamError, 502, "upstream_error"),
     (ConfigError, 500, "config_error"),
     (RagError, 500, "internal_error"),
@@ -113,7 +122,11 @@ def create_app(settings: Settings, engine: Engine | None = None, *, anonymous_wr
         try:
             yield
         finally:
+            runner = getattr(app.state, "jobs", None)
+            if runner is not None:
+                runner.close()  # a running job is cancelled: the index stays as it was
             if opened is not None:
+                opened.close()
                 close = getattr(opened.llm, "close", None)
                 if callable(close):
                     close()
@@ -150,7 +163,15 @@ def create_app(settings: Settings, engine: Engine | None = None, *, anonymous_wr
         MetricsMiddleware, get_metrics=lambda: app.state.metrics
     )  # outermost: sees every reply
 
-    for r in (search.router, ask.router, chat.router, documents.router, health.router, widget.router):
+    for r in (
+        search.router,
+        ask.router,
+        chat.router,
+        documents.router,
+        jobs.router,
+        health.router,
+        widget.router,
+    ):
         app.include_router(r)
     return app
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from api.jobs import JobRunner
 from index.errors import InputError
 from rag.engine import Engine
 from rag.settings import Settings
@@ -28,7 +29,18 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_jobs(request: Request) -> JobRunner:
+    jobs: JobRunner | None = getattr(request.app.state, "jobs", None)
+    if jobs is None:
+        get_engine(request)  # 503 while loading
+        engine: Engine = request.app.state.engine
+        settings: Settings = request.app.state.settings
+        jobs = request.app.state.jobs = JobRunner(engine, settings.data_dir / "jobs" / settings.index_name)
+    return jobs
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -149,6 +149,27 @@ class DocumentOut(BaseModel):
     titles: list[str]
 
 
+class JobOut(BaseModel):
+    """An upload being indexed in the background (``Location: /jobs/{id}`` of a 202 answer)."""
+
+    id: str
+    doc: str = Field(description="the document id the upload will have")
+    state: str = Field(description="queued, parsing, embedding, done, failed or cancelled")
+    bytes: int
+    created: float = Field(description="Unix time")
+    started: float | None = None
+    finished: float | None = None
+    done: int = Field(description="chunks embedded so far")
+    total: int = Field(description="chunks to embed (0 until the document is parsed)")
+    seconds: float = Field(description="time since the job started (or was queued), or its duration")
+    error: str | None = Field(default=None, description="why it failed")
+    document: DocumentOut | None = Field(default=None, description="the indexed document, once done")
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]
+
+
 class DocumentList(BaseModel):
     documents: list[DocumentOut]
 

@@ -129,7 +129,8 @@ def run(args: argparse.Namespace, settings: Settings | None = None, embedder: Em
 
 def _run(args: argparse.Namespace, base: Settings, embedder: Embedder | None) -> int:
     items = load_gold(args.gold, skip_invalid=args.skip_invalid)  # before the engine: fails fast
-    settings = settings_for(base, args.corpus, args.index_dir)
+    # every question's time includes embedding it, as a user's new question's does: no query cache
+    settings = settings_for(base, args.corpus, args.index_dir).model_copy(update={"query_cache": 0})
 
     from rag.engine import Engine  # heavy: loads the model and the index
 

@@ -317,6 +317,9 @@ def build_index(
                 if progress:
                     progress(done[0], len(pending))
 
+            if progress:
+                progress(0, len(pending))  # the total is known before the first batch is embedded
+
             own_cache = cache is None
             # opened only when something needs embedding: an unchanged corpus touches no file
             if callable(cache):

@@ -26,3 +26,7 @@ class ConfigError(RagError):
 
 class UpstreamError(RagError):
     """An external service (an LLM server) failed or timed out."""
+
+
+class ConflictError(RagError):
+    """The request conflicts with the current state: cancelling a job that has already finished."""

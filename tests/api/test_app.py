@@ -230,7 +230,7 @@ def test_serve_disables_anonymous_writes_off_loopback(make_engine, monkeypatch, 
     assert app.state.anonymous_writes is anonymous
     app.state.engine = engine
     c = TestClient(app)
-    r = c.post("/documents", files={"file": ("z.txt", b"zebra words here")})
+    r = c.post("/documents?wait=true", files={"file": ("z.txt", b"zebra words here")})
     if key:
         assert r.status_code == 401  # a key is set: it is always required
     elif anonymous:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import numpy as np
 
 from api.app import create_app
 from tests.api.conftest import live_server
@@ -16,7 +14,10 @@ from tests.conftest import FakeEmbedder
 
 
 class GatedEmbedder(FakeEmbedder):
-    """Blocks document encoding (an upload) until the test opens the gate; queries stay fast."""
+    """Holds an upload while it is being chunked (token counting) until the test opens the gate.
+
+    Not inside a model call: those take turns with the queries (``rag.batch.PriorityGate``), and a
+    real one ends within a piece of a document."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -24,11 +25,11 @@ class GatedEmbedder(FakeEmbedder):
         self.entered = threading.Event()
         self.gate = threading.Event()
 
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+    def count_tokens(self, text: str) -> int:
         if self.armed:
             self.entered.set()
             assert self.gate.wait(30), "the test never released the upload"
-        return super().encode_documents(texts)
+        return super().count_tokens(text)
 
 
 def test_reads_are_served_during_an_upload(make_engine):
@@ -43,7 +44,7 @@ def test_reads_are_served_during_an_upload(make_engine):
         upload: dict[str, httpx.Response] = {}
 
         def do_upload() -> None:
-            upload["r"] = http.post("/documents", files={"file": ("quokka.md", doc.encode())})
+            upload["r"] = http.post("/documents?wait=true", files={"file": ("quokka.md", doc.encode())})
 
         writer = threading.Thread(target=do_upload)
         writer.start()

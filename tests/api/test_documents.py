@@ -76,7 +76,7 @@ def test_unknown_document_is_404(client, doc_id):
 def test_upload_then_search_then_delete_then_search(writable):
     c, engine = writable
     assert "zebra.md" not in _search_docs(c, "zebra census Serengeti")
-    r = c.post("/documents", files={"file": ("zebra.md", NEW_DOC.encode(), "text/markdown")})
+    r = c.post("/documents?wait=true", files={"file": ("zebra.md", NEW_DOC.encode(), "text/markdown")})
     assert r.status_code == 201
     info = r.json()
     assert info["id"] == "zebra.md" and info["chars"] == len(NEW_DOC) and info["titles"] == ["Zebra census"]
@@ -96,9 +96,9 @@ def test_upload_then_search_then_delete_then_search(writable):
 
 def test_upload_replaces_a_document_with_the_same_name(writable):
     c, _ = writable
-    assert c.post("/documents", files={"file": ("zebra.md", NEW_DOC.encode())}).status_code == 201
+    assert c.post("/documents?wait=true", files={"file": ("zebra.md", NEW_DOC.encode())}).status_code == 201
     changed = NEW_DOC.replace("77,312", "81,004")
-    assert c.post("/documents", files={"file": ("zebra.md", changed.encode())}).status_code == 201
+    assert c.post("/documents?wait=true", files={"file": ("zebra.md", changed.encode())}).status_code == 201
     assert c.get("/documents/zebra.md").json()["text"] == changed
     assert [d["id"] for d in c.get("/documents").json()["documents"]].count("zebra.md") == 1
 
@@ -122,7 +122,7 @@ def test_upload_replaces_a_document_with_the_same_name(writable):
 def test_bad_uploads_are_refused_and_leave_the_index_alone(writable, name, data, status, needle):
     c, engine = writable
     before = engine.stats()
-    r = c.post("/documents", files={"file": (name, data, "application/octet-stream")})
+    r = c.post("/documents?wait=true", files={"file": (name, data, "application/octet-stream")})
     assert r.status_code == status
     err = r.json()["error"]
     assert needle in err["message"]
@@ -143,14 +143,14 @@ def test_upload_size_limit(make_engine):
     engine = make_engine(max_upload_bytes=1000)
     with TestClient(create_app(engine.settings, engine)) as c:
         before = engine.stats()
-        r = c.post("/documents", files={"file": ("big.txt", b"word " * 300)})
+        r = c.post("/documents?wait=true", files={"file": ("big.txt", b"word " * 300)})
         assert r.status_code == 413
         assert r.json()["error"] == {
             "type": "payload_too_large",
             "message": "the upload is larger than 1000 bytes (RAG_MAX_UPLOAD_BYTES)",
         }
         assert engine.stats() == before
-        assert c.post("/documents", files={"file": ("ok.txt", b"small words " * 10)}).status_code == 201
+        assert c.post("/documents?wait=true", files={"file": ("ok.txt", b"small words " * 10)}).status_code == 201
 
 
 # ------------------------------------------------------------------------------------------------ auth
@@ -168,7 +168,7 @@ def test_writes_need_the_api_key(keyed, header):
     c, engine = keyed
     before = engine.stats()
     headers = {"Authorization": header} if header is not None else {}
-    r = c.post("/documents", files={"file": ("zebra.md", NEW_DOC.encode())}, headers=headers)
+    r = c.post("/documents?wait=true", files={"file": ("zebra.md", NEW_DOC.encode())}, headers=headers)
     assert r.status_code == 401
     assert r.json()["error"]["type"] == "unauthorized"
     assert r.headers["www-authenticate"] == "Bearer"
@@ -180,7 +180,7 @@ def test_the_right_key_allows_writes_and_reads_need_none(keyed):
     c, _ = keyed
     auth = {"Authorization": "Bearer s3cret-key"}
     assert (
-        c.post("/documents", files={"file": ("zebra.md", NEW_DOC.encode())}, headers=auth).status_code == 201
+        c.post("/documents?wait=true", files={"file": ("zebra.md", NEW_DOC.encode())}, headers=auth).status_code == 201
     )
     assert c.delete("/documents/solar.md", headers=auth).status_code == 204
     assert c.get("/documents").status_code == 200
@@ -190,14 +190,14 @@ def test_the_right_key_allows_writes_and_reads_need_none(keyed):
 
 def test_key_is_checked_before_the_upload_is_looked_at(keyed):
     c, _ = keyed
-    r = c.post("/documents", files={"file": ("../evil.txt", b"x")})
+    r = c.post("/documents?wait=true", files={"file": ("../evil.txt", b"x")})
     assert r.status_code == 401
 
 
 def test_anonymous_writes_can_be_disabled(make_engine):
     engine = make_engine()
     with TestClient(create_app(engine.settings, engine, anonymous_writes=False)) as c:
-        r = c.post("/documents", files={"file": ("zebra.md", NEW_DOC.encode())})
+        r = c.post("/documents?wait=true", files={"file": ("zebra.md", NEW_DOC.encode())})
         assert r.status_code == 403 and "RAG_API_KEY" in r.json()["error"]["message"]
         assert c.delete("/documents/solar.md").status_code == 403
         assert c.get("/documents").status_code == 200
