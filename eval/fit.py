@@ -32,6 +32,14 @@ GRID = {
     "text": (0.05, 0.1, 0.2, 0.4, 0.8),
     "gloss": (0.0, 0.1, 0.2, 0.4),
 }
+# what only a corpus in two languages can fit (``eval.crosslingual --mixed``), the same-language
+# weights held at their values
+CROSS_GRID = {
+    "aligned": (0.125, 0.25, 0.5, 1.0),
+    "rebase": (0.0, 0.25, 0.5),
+    "cross_text": (0.05, 0.1, 0.2, 0.4),
+    "cross_gloss": (0.05, 0.1, 0.2, 0.4),
+}
 
 
 def _open(gold: Path, corpus: Path) -> tuple[Any, list[GoldItem]]:
@@ -41,8 +49,12 @@ def _open(gold: Path, corpus: Path) -> tuple[Any, list[GoldItem]]:
     return engine, locate_evidence(load_gold(gold, skip_invalid=True), engine.document_text)
 
 
-def fit_fusion(engine: Any, items: Sequence[GoldItem]) -> list[tuple[float, dict[str, float]]]:
-    """MRR@10 of every weight combination of ``GRID``, best first."""
+def fit_fusion(
+    engine: Any, items: Sequence[GoldItem], cross: bool = False
+) -> list[tuple[float, dict[str, float]]]:
+    """MRR@10 of every weight combination of ``GRID``, best first. With ``cross``, of ``CROSS_GRID``,
+    averaged over the (question language, evidence language) pairs so that each direction counts
+    alike."""
     from rag.retrieve import FusionWeights, fuse, gather
 
     snap = engine.snapshot
@@ -58,17 +70,22 @@ def fit_fusion(engine: Any, items: Sequence[GoldItem]) -> list[tuple[float, dict
                 for i in sig.ids
             ]
         )
-        cases.append((sig, rel))
+        evidence_zh = bool(sig.chinese[rel].any()) if sig.chinese is not None and rel.any() else True
+        cases.append((sig, rel, (sig.question_chinese, evidence_zh)))
     out = []
-    for combo in itertools.product(*GRID.values()):
-        w = FusionWeights(**dict(zip(GRID, combo, strict=True)))
-        rr = 0.0
-        for sig, rel in cases:
+    grid = CROSS_GRID if cross else GRID
+    for combo in itertools.product(*grid.values()):
+        w = dataclasses.replace(FusionWeights(), **dict(zip(grid, combo, strict=True)))
+        by_pair: dict[tuple[bool, bool], list[float]] = {}
+        for sig, rel, pair in cases:
             fused, _ = fuse(sig, w)
             top = np.argsort(-fused, kind="stable")[:10]
             hit = np.flatnonzero(rel[top])
-            rr += 1.0 / (hit[0] + 1) if hit.size else 0.0
-        out.append((rr / max(1, len(cases)), dataclasses.asdict(w)))
+            by_pair.setdefault(pair if cross else (True, True), []).append(
+                1.0 / (hit[0] + 1) if hit.size else 0.0
+            )
+        score = float(np.mean([np.mean(v) for v in by_pair.values()])) if by_pair else 0.0
+        out.append((score, dataclasses.asdict(w)))
     out.sort(key=lambda x: -x[0])
     return out
 
@@ -88,20 +105,36 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> 
 
 
 def fit_abstention(
-    engine: Any, items: Sequence[GoldItem], max_false: float = 0.02, drop: Sequence[str] = ()
+    engine: Any,
+    items: Sequence[GoldItem],
+    max_false: float = 0.02,
+    drop: Sequence[str] = (),
+    cross: bool = False,
 ) -> dict[str, Any]:
     """Coefficients over ``evidence_features`` (answerable = 1) and the least confidence to answer:
     the highest threshold that abstains on at most ``max_false`` of the answerable questions that
-    reach the model."""
+    reach the model. ``cross``: only answers quoted in the other language than the question's (the
+    ``cross_*`` parameters), else only same-language ones."""
+    from index.normalize import detect_lang
+
     engine.answer_params = dataclasses.replace(
-        engine.answer_params, confidence_weights=(), confidence_bias=0.0, min_confidence=0.0
+        engine.answer_params,
+        constrained_ratio=0.0,  # the model weighs it: every answer that meets the constraints is seen
+        confidence_weights=(),
+        confidence_bias=0.0,
+        min_confidence=0.0,
+        cross_confidence_weights=(),
+        cross_confidence_bias=0.0,
+        cross_min_confidence=0.0,
     )
     rows, labels = [], []
     for it in items:
         a = engine.ask(it.question)
-        if a.features:
-            rows.append(a.features)
-            labels.append(1.0 if it.answerable else 0.0)
+        if a.features and a.citations:
+            quoted_cross = detect_lang(a.citations[0].quote) != detect_lang(it.question)
+            if quoted_cross == cross:
+                rows.append(a.features)
+                labels.append(1.0 if it.answerable else 0.0)
     names = sorted(n for n in rows[0] if n not in drop)
     x = np.array([[r[n] for n in names] for r in rows])
     y = np.array(labels)
@@ -139,6 +172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--gold", type=Path, required=True, help="calibration questions (never a benchmark)")
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--json", type=Path, help="also write the result here")
+    ap.add_argument(
+        "--cross",
+        action="store_true",
+        help="fit what applies across languages, on data built by eval.crosslingual: fusion, the weights "
+        "that decide between languages (on a --mixed corpus), the rest held; abstention, the model for "
+        "answers quoted in the other language",
+    )
     ap.add_argument("--drop", nargs="*", default=(), help="abstention: leave these features out")
     ap.add_argument(
         "--max-false",
@@ -150,12 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine, items = _open(args.gold, args.corpus)
     result: Any
     if args.what == "fusion":
-        ranked = fit_fusion(engine, items)
+        ranked = fit_fusion(engine, items, cross=args.cross)
         for mrr, w in ranked[:10]:
             print(f"MRR@10 {mrr:.4f}  {w}")
         result = [{"mrr@10": m, "weights": w} for m, w in ranked]
     else:
-        result = fit_abstention(engine, items, max_false=args.max_false, drop=args.drop)
+        result = fit_abstention(engine, items, max_false=args.max_false, drop=args.drop, cross=args.cross)
         print(json.dumps(result, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

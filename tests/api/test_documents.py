@@ -150,7 +150,10 @@ def test_upload_size_limit(make_engine):
             "message": "the upload is larger than 1000 bytes (RAG_MAX_UPLOAD_BYTES)",
         }
         assert engine.stats() == before
-        assert c.post("/documents?wait=true", files={"file": ("ok.txt", b"small words " * 10)}).status_code == 201
+        assert (
+            c.post("/documents?wait=true", files={"file": ("ok.txt", b"small words " * 10)}).status_code
+            == 201
+        )
 
 
 # ------------------------------------------------------------------------------------------------ auth
@@ -180,7 +183,10 @@ def test_the_right_key_allows_writes_and_reads_need_none(keyed):
     c, _ = keyed
     auth = {"Authorization": "Bearer s3cret-key"}
     assert (
-        c.post("/documents?wait=true", files={"file": ("zebra.md", NEW_DOC.encode())}, headers=auth).status_code == 201
+        c.post(
+            "/documents?wait=true", files={"file": ("zebra.md", NEW_DOC.encode())}, headers=auth
+        ).status_code
+        == 201
     )
     assert c.delete("/documents/solar.md", headers=auth).status_code == 204
     assert c.get("/documents").status_code == 200

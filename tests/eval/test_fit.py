@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.fit import GRID, fit_abstention, fit_fusion, logistic
+from eval.fit import CROSS_GRID, GRID, fit_abstention, fit_fusion, logistic
 from eval.gold import Evidence, GoldItem, locate_evidence
 from rag.engine import Engine
+from rag.retrieve import FusionWeights
 from rag.settings import Settings
 from tests.conftest import FakeEmbedder
 from tests.rag.conftest import write_corpus
@@ -63,7 +64,10 @@ def test_fusion_fit_scores_every_combination_of_the_grid(tmp_path: Path, shared_
     ranked = fit_fusion(engine, _items(engine))
     assert len(ranked) == int(np.prod([len(v) for v in GRID.values()]))
     assert ranked[0][0] == max(m for m, _ in ranked) and 0 < ranked[0][0] <= 1
-    assert set(ranked[0][1]) == set(GRID)
+    assert set(GRID) <= set(ranked[0][1])  # the weights written out whole, the grid's among them
+    crossed = fit_fusion(engine, _items(engine), cross=True)
+    assert len(crossed) == int(np.prod([len(v) for v in CROSS_GRID.values()]))
+    assert all(w["dense"] == FusionWeights().dense for _, w in crossed)  # the rest held
 
 
 def test_abstention_fit_reports_weights_threshold_and_operating_points(

@@ -242,3 +242,24 @@ def _without_aligned(h):  # type: ignore[no-untyped-def]
     from rag.types import Hit
 
     return Hit(chunk=h.chunk, score=h.score, rank=h.rank, scores={"dense": 0.5})
+
+
+def test_answers_across_languages_are_judged_by_their_own_model() -> None:
+    from dataclasses import replace
+
+    from rag.answer import AnswerParams, confidence, evidence_features, is_cross
+    from rag.query import Query
+
+    en = Chunk("e.txt", 0, "t", None, None, "", 0, 40, "Forty thousand people died of plague in Paris.")
+    zh = Chunk("z.txt", 0, "t", None, None, "", 0, 11, "巴黎有四万人死于瘟疫。")
+    top = Sentence(zh, 1, 0, 11, zh.text, 1.0, 0.8)
+    best = Sentence(en, 2, 0, 40, en.text, 0.6, 0.5)
+    hits = [_hit_with(zh, 1, 0.5), _hit_with(en, 2, 0.6)]
+    f = evidence_features(best, [top, best], hits)
+    # the quoted sentence is weaker than the best one overall: the model sees by how much
+    assert abs(f["constraint_ratio"] - 0.6) < 1e-9 and f["rank_best"] == 0.5
+    question = Query(text="巴黎有多少人死于瘟疫?", lang="zh")
+    assert is_cross(question, best) and not is_cross(question, top)
+    p = AnswerParams()
+    assert confidence(f, p, cross=True) != confidence(f, p, cross=False)
+    assert confidence(f, replace(p, cross_confidence_weights=()), cross=True) is None

@@ -89,3 +89,64 @@ def test_e5_ranks_only_passages_in_the_questions_language() -> None:
     chinese_question = Signals(sig.ids, sig.chinese, sig.dense, sig.lexical, question_chinese=True)
     fused, _ = fuse(chinese_question, W)
     assert fused[0] > fused[1]
+
+
+def test_own_language_passages_matching_none_of_the_words_fall_behind() -> None:
+    # an English question over a Chinese report with a few English tables: e5 finds the tables (the
+    # only English passages), none of the question's words are in them, the Chinese passage has them
+    sig = Signals(
+        ids=np.array([0, 1]),
+        chinese=np.array([False, True]),
+        dense={"use": {0: 0.30, 1: 0.30}, "e5": {0: 0.80, 1: 0.76}},
+        lexical={"text": np.array([0.0, 6.0], dtype=np.float32)},
+        question_chinese=False,
+    )
+    fused, _ = fuse(sig, W)
+    assert fused[1] > fused[0]
+    # a Chinese question: the English passage cannot share its words, so it loses nothing for that
+    zh = Signals(sig.ids, sig.chinese, sig.dense, sig.lexical, question_chinese=True)
+    fused, _ = fuse(zh, FusionWeights(aligned=1.0, dense=1.0, text=0.1, gloss=0.1, rebase=0.0))
+    assert np.isclose(fused[0], 0.30)
+
+
+def test_rebase_lets_a_lone_candidate_language_win_only_on_the_aligned_cosine() -> None:
+    # a Chinese question; the Chinese answer is not the best Chinese passage on every signal, the
+    # one English candidate is its language's best at everything but further by the aligned model
+    sig = Signals(
+        ids=np.array([0, 1, 2]),
+        chinese=np.array([True, True, False]),
+        dense={"use": {0: 0.45, 1: 0.40, 2: 0.42}, "e5": {0: 0.86, 1: 0.88, 2: 0.80}},
+        lexical={"text": np.array([20.0, 8.0, 2.0], dtype=np.float32)},
+    )
+    kept = FusionWeights(aligned=1.0, dense=4.0, text=0.1, gloss=0.1, rebase=0.0)
+    lifted = FusionWeights(aligned=1.0, dense=4.0, text=0.1, gloss=0.1, rebase=1.0)
+    fused, _ = fuse(sig, kept)
+    assert int(np.argmax(fused)) == 2  # the Chinese answer's e5 shortfall counts against it
+    fused, _ = fuse(sig, lifted)
+    assert int(np.argmax(fused)) == 0  # between languages, the aligned cosine alone
+    # within a language, rebasing changes nothing
+    one = Signals(
+        sig.ids[:2],
+        sig.chinese[:2],
+        {k: {i: v[i] for i in (0, 1)} for k, v in sig.dense.items()},
+        sig.lexical,
+    )
+    a, _ = fuse(one, kept)
+    b, _ = fuse(one, lifted)
+    assert np.argsort(a).tolist() == np.argsort(b).tolist()
+
+
+def test_cross_weights_apply_to_passages_in_the_other_language() -> None:
+    # an English question over two Chinese passages: their BM25 (through the dictionary) counts by
+    # the cross weights, so with those at zero the aligned model alone orders them
+    sig = Signals(
+        ids=np.array([0, 1]),
+        chinese=np.array([True, True]),
+        dense={"use": {0: 0.50, 1: 0.45}},
+        lexical={"text": np.array([1.0, 9.0], dtype=np.float32)},
+        question_chinese=False,
+    )
+    fused, _ = fuse(sig, FusionWeights(aligned=1.0, text=1.0, cross_text=0.0))
+    assert fused[0] > fused[1]
+    fused, _ = fuse(sig, FusionWeights(aligned=1.0, text=0.0, cross_text=1.0))
+    assert fused[1] > fused[0]
