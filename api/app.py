@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
+from api.origin import WriteOriginMiddleware
 from api.routes import ask, chat, documents, health, jobs, search, widget
 from index.errors import (
     ConfigError,
@@ -151,6 +152,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, anonymous_wr
 
     # add_middleware wraps: the last added is outermost (metrics, then CORS so even a 413 carries CORS headers)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(WriteOriginMiddleware, allowed_origins=list(settings.cors_origins))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -19,14 +19,14 @@ import os
 import pickle
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
 from index.errors import ConfigError
 from index.normalize import normalize
 
-_VERSION = 5  # bump when the build changes, to invalidate pickled lexicons
+_VERSION = 6  # bump when the build changes, to invalidate pickled lexicons
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z0-9']*|[0-9]+")
@@ -115,6 +115,8 @@ class Lexicon:
     def __init__(self, path: Path | None = None, max_translations: int = 4) -> None:
         defs: dict[str, list[str]] = defaultdict(list)
         self._pinyin: dict[str, tuple[str, ...]] = {}  # every reading (characters are polyphonic)
+        self._syllables: dict[str, tuple[str, ...]] = {}  # a character's first reading's syllable
+        transliterations: list[str] = []  # words the dictionary gives as the sound of a foreign name
         with gzip.open(path or _cedict_path(), "rt", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("#"):
@@ -125,6 +127,11 @@ class Lexicon:
                     py = _toneless(m.group(3))
                     if py and py not in self._pinyin.get(m.group(2), ()):
                         self._pinyin[m.group(2)] = (*self._pinyin.get(m.group(2), ()), py)
+                    if len(m.group(2)) == 1 and m.group(2) not in self._syllables:
+                        self._syllables[m.group(2)] = (py,)
+                    if _is_transliteration(m.group(2), m.group(3), m.group(4)):
+                        transliterations.append(m.group(2))
+        self.transliteration_chars = _transliteration_chars(transliterations)
         self._gloss: dict[str, tuple[str, ...]] = {}
         # English stem (or stem phrase "a b") -> [(chinese word, score)]
         reverse: dict[str, list[tuple[str, float]]] = defaultdict(list)
@@ -306,6 +313,175 @@ def build_pinyin_index(words: Iterable[str], lexicon: Lexicon) -> dict[str, tupl
             for p in lexicon.pinyin(w):
                 idx[p].append(w)
     return {p: tuple(ws) for p, ws in idx.items()}
+
+
+# ---------------------------------------------------------------------------- transliterated names
+#
+# English news writes foreign names in Latin letters; Chinese text writes them by sound (Twigg ->
+# 特威格, Lindisfarne -> 林迪斯法恩), from a small stock of characters. Neither the dictionary nor
+# pinyin finds those, so both sides are reduced to a skeleton of consonant classes and compared.
+
+_EN_CLUSTERS = (
+    ("sch", "S"),
+    ("sh", "S"),
+    ("ch", "J"),
+    ("ph", "F"),
+    ("th", "T"),
+    ("ck", "K"),
+    ("gh", ""),
+    ("qu", "KW"),
+    ("x", "KS"),
+)
+_EN_LETTERS = dict(
+    b="P",
+    p="P",
+    d="T",
+    t="T",
+    g="K",
+    k="K",
+    c="K",
+    q="K",
+    f="F",
+    v="F",
+    s="S",
+    z="S",
+    m="M",
+    n="N",
+    l="L",
+    r="L",
+    h="H",
+    w="W",
+    j="J",
+)
+_PY_INITIALS = (
+    ("zh", "J"),
+    ("ch", "J"),
+    ("sh", "S"),
+    ("b", "P"),
+    ("p", "P"),
+    ("m", "M"),
+    ("f", "F"),
+    ("d", "T"),
+    ("t", "T"),
+    ("n", "N"),
+    ("l", "L"),
+    ("g", "K"),
+    ("k", "K"),
+    ("h", "H"),
+    ("j", "J"),
+    ("q", "J"),
+    ("x", "S"),
+    ("r", "L"),
+    ("z", "S"),
+    ("c", "S"),
+    ("s", "S"),
+    ("w", "W"),
+    ("y", ""),
+)
+
+
+def _collapse(classes: Iterable[str]) -> str:
+    out: list[str] = []
+    for c in classes:
+        if c and (not out or out[-1] != c):
+            out.append(c)
+    return "".join(out)
+
+
+def english_sound(name: str) -> str:
+    """The consonant skeleton of a Latin-script name ("Twigg" -> "TWK")."""
+    s = re.sub(r"[^a-z]", "", name.lower())
+    out: list[str] = []
+    i = 0
+    while i < len(s):
+        for a, b in _EN_CLUSTERS:
+            if s.startswith(a, i):
+                out.extend(b)
+                i += len(a)
+                break
+        else:
+            ch = s[i]
+            out.append("S" if ch == "c" and s[i + 1 : i + 2] in ("e", "i", "y") else _EN_LETTERS.get(ch, ""))
+            i += 1
+    return _collapse(out)
+
+
+def _syllable_sound(py: str) -> str:
+    py = re.sub(r"[^a-z]", "", py.lower().replace("u:", "v"))
+    if py in ("er", "r"):
+        return "L"  # 尔 writes the r and l of foreign names
+    out = ""
+    for a, b in _PY_INITIALS:
+        if py.startswith(a):
+            out, py = b, py[len(a) :]
+            break
+    return out + ("N" if py.endswith("n") or py.endswith("ng") else "")
+
+
+def pinyin_sound(syllables: Iterable[str]) -> str:
+    """The consonant skeleton of a Chinese word's reading ("te wei ge" -> "TWK")."""
+    return _collapse(c for s in syllables for c in _syllable_sound(s))
+
+
+def _is_transliteration(word: str, pinyin: str, defs: str) -> bool:
+    """A dictionary entry whose first sense is one capitalised foreign word of the same sound
+    (不列颠 /Britain/), not a Chinese name written in pinyin (北京 /Beijing/)."""
+    first = _PAREN.sub("", defs.split("/")[0]).strip()
+    syllables = pinyin.split()
+    return (
+        len(word) >= 2
+        and len(syllables) == len(word)
+        and re.fullmatch(r"[A-Z][a-z]+", first) is not None
+        and _toneless(pinyin) != first.lower()
+        and pinyin_sound(syllables) == english_sound(first)
+    )
+
+
+def _transliteration_chars(words: Iterable[str], min_count: int = 2) -> frozenset[str]:
+    counts: dict[str, int] = defaultdict(int)
+    for w in words:
+        for ch in w:
+            counts[ch] += 1
+    return frozenset(ch for ch, n in counts.items() if n >= min_count)
+
+
+def build_sound_index(words: Iterable[str], lexicon: Lexicon) -> dict[str, tuple[str, ...]]:
+    """consonant skeleton -> the corpus words written only in transliteration characters that sound so."""
+    idx: dict[str, list[str]] = defaultdict(list)
+    chars = lexicon.transliteration_chars
+    for w in words:
+        if 2 <= len(w) <= 8 and all(ch in chars for ch in w):
+            syllables = [lexicon._syllables.get(ch, ("",))[0] for ch in w]
+            if all(syllables):
+                idx[pinyin_sound(syllables)].append(w)
+    return {k: tuple(v) for k, v in idx.items() if k}
+
+
+_SOUND_CLASSES = "PTKFSMNLHWJ"
+
+
+def sound_matches(name: str, index: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Corpus words that may write ``name`` by sound: the same skeleton, or, for names of four
+    consonant classes or more, one class apart (a dropped r, an added final s)."""
+    key = english_sound(name)
+    if len(key) < 2:
+        return ()
+    found = index.get(key)
+    if found:
+        return found
+    out: list[str] = []
+    for v in _one_apart(key):
+        if max(len(v), len(key)) >= 4:
+            out.extend(index.get(v, ()))
+    return tuple(dict.fromkeys(out))
+
+
+def _one_apart(key: str) -> set[str]:
+    out = {key[:i] + key[i + 1 :] for i in range(len(key))}
+    out |= {key[:i] + c + key[i + 1 :] for i in range(len(key)) for c in _SOUND_CLASSES}
+    out |= {key[:i] + c + key[i:] for i in range(len(key) + 1) for c in _SOUND_CLASSES}
+    out.discard(key)
+    return out
 
 
 def _is_han(s: str) -> bool:

@@ -26,7 +26,14 @@ from index.build import (
 from index.cache import EmbeddingCache
 from index.embed import Embedder, default_threads, make_embedder
 from index.errors import InputError
-from index.lexicon import NAMES_GLOSSARY, TERMS_GLOSSARY, Lexicon, build_pinyin_index, read_glossary
+from index.lexicon import (
+    NAMES_GLOSSARY,
+    TERMS_GLOSSARY,
+    Lexicon,
+    build_pinyin_index,
+    build_sound_index,
+    read_glossary,
+)
 from index.snapshot import IndexSnapshot, load_snapshot
 from rag.answer import AnswerParams, abstain, compose
 from rag.batch import Gated, PriorityGate, QueryBatcher
@@ -68,7 +75,7 @@ class Engine:
         self.answer_params = AnswerParams()
         self._snapshot: IndexSnapshot | None = None
         self._write_lock = threading.Lock()
-        self._pinyin: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._pinyin: dict[str, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -243,13 +250,20 @@ class Engine:
         if not q:
             raise InputError("the question is empty")
         snap = snapshot or self.snapshot
-        return analyze(q, self.lexicon, self._pinyin_index(snap))
+        pinyin, sound = self._name_indexes(snap)
+        return analyze(q, self.lexicon, pinyin, sound_index=sound)
 
-    def _pinyin_index(self, snap: IndexSnapshot) -> dict[str, tuple[str, ...]]:
+    def _name_indexes(
+        self, snap: IndexSnapshot
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+        """The corpus's words by pinyin reading and by the sound of a transliterated name."""
         idx = self._pinyin.get(snap.generation)
         if idx is None:
-            idx = build_pinyin_index(snap.df_text, self.lexicon)
-            self._pinyin = {snap.generation: idx}  # one index per live snapshot
+            idx = (
+                build_pinyin_index(snap.df_text, self.lexicon),
+                build_sound_index(snap.df_text, self.lexicon),
+            )
+            self._pinyin = {snap.generation: idx}  # one pair per live snapshot
         return idx
 
     def search(

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from index.lexicon import ENGLISH_STOPWORDS, Lexicon, english_stems, expand_abbreviations
+from index.lexicon import ENGLISH_STOPWORDS, Lexicon, english_stems, expand_abbreviations, sound_matches
 from index.normalize import detect_lang, normalize, tokenize
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -72,6 +72,8 @@ def analyze(
     lexicon: Lexicon | None,
     pinyin_index: Mapping[str, tuple[str, ...]] | None = None,
     translation_weight: float = 0.35,
+    sound_index: Mapping[str, tuple[str, ...]] | None = None,
+    sound_weight: float = 0.5,
 ) -> Query:
     lang = detect_lang(text)
     q = Query(text=text, lang=lang)
@@ -114,6 +116,15 @@ def analyze(
                     q.names.append(key)
                 for w in words:
                     q.text_terms[w] = max(q.text_terms.get(w, 0.0), 1.0)
+    if sound_index and lang == "en":
+        # a foreign name a Chinese text writes by sound (Twigg -> 特威格): a looser match than pinyin,
+        # so it weighs less in retrieval, but the name is not unknown to the corpus
+        for key in [n for n in q.names if " " not in n and n not in q.name_words and not n.isdigit()]:
+            words = sound_matches(key, sound_index)
+            if words:
+                q.name_words[key] = words
+                for w in words:
+                    q.text_terms[w] = max(q.text_terms.get(w, 0.0), sound_weight)
     q.entities = list(q.names)
     if lang == "zh":
         q.entities += [w for w in chinese_proper_nouns(normalize(text)) if w not in q.entities]

@@ -75,7 +75,12 @@ def test_abstention_fit_reports_weights_threshold_and_operating_points(
 ) -> None:
     engine = _engine(tmp_path, shared_cache)
     out = fit_abstention(engine, _items(engine), max_false=0.0)
-    assert set(out["weights"]) <= {"coverage", "coverage_top", "rank_best"}  # no aligned model here
+    assert set(out["weights"]) <= {
+        "coverage",
+        "coverage_top",
+        "rank_best",
+        "constraint_ratio",
+    }  # no aligned model
     assert 0.0 <= out["min_confidence"] <= 1.0
     assert out["train_false_abstention"] == 0.0  # the threshold refuses no answerable question
     assert [p["max_false"] for p in out["operating_points"]] == [0.01, 0.02, 0.03, 0.05, 0.08]

@@ -64,3 +64,28 @@ def test_unreadable_glossary_is_a_config_error(tmp_path: Path) -> None:
         read_glossary(p)
     with pytest.raises(ConfigError):
         read_glossary(tmp_path / "missing.tsv")
+
+
+def test_names_and_their_transliterations_share_a_sound() -> None:
+    from index.lexicon import english_sound, pinyin_sound
+
+    assert english_sound("Twigg") == pinyin_sound(["te", "wei", "ge"]) == "TWK"
+    assert english_sound("Charles") == "JLS" and english_sound("Phillips") == "FLPS"
+    assert pinyin_sound(["dan", "ni", "er"]) == english_sound("Daniel")  # 尔 writes r and l
+
+
+def test_transliteration_characters_come_from_the_dictionary(lexicon: Lexicon) -> None:
+    chars = lexicon.transliteration_chars
+    assert {"斯", "尔", "克", "特", "威", "格"} <= chars
+    assert not {"的", "是", "资", "京"} & chars  # everyday and Chinese-name characters are not
+
+
+def test_sound_index_finds_a_transliterated_name_and_nothing_far(lexicon: Lexicon) -> None:
+    from index.lexicon import build_sound_index, sound_matches
+
+    idx = build_sound_index(["特威格", "林迪斯法恩", "资本支出", "北京", "微软"], lexicon)
+    assert sound_matches("Twigg", idx) == ("特威格",)
+    assert sound_matches("Lindisfarne", idx) == ("林迪斯法恩",)  # one class apart: the r is dropped
+    assert sound_matches("Microsoft", idx) == ()  # ordinary words are not in the index
+    assert sound_matches("Netflix", idx) == ()
+    assert "资本支出" not in {w for ws in idx.values() for w in ws}

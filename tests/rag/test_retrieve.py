@@ -58,3 +58,16 @@ def test_bad_queries(engine: Engine) -> None:
         engine.search("Meta", k=0)
     with pytest.raises(ValueError):
         engine.search("Meta", mode="magic")
+
+
+def test_an_english_question_reaches_a_name_written_by_sound(shared_cache) -> None:  # type: ignore[no-untyped-def]
+    from index.lexicon import Lexicon, build_sound_index
+    from rag.query import analyze
+
+    lex = Lexicon.load(shared_cache)
+    sound = build_sound_index(["特威格", "瘟疫", "传播"], lex)
+    q = analyze("What does Graham Twigg propose about the spread of disease?", lex, {}, sound_index=sound)
+    assert q.name_words["twigg"] == ("特威格",) and q.text_terms["特威格"] == 0.5
+    assert "twigg" in q.forms("twigg") and "特威格" in q.forms("twigg")
+    zh = analyze("特威格认为瘟疫如何传播?", lex, {}, sound_index=sound)
+    assert zh.name_words == {}  # only English questions look names up by sound
