@@ -72,8 +72,21 @@ def require_api_key(request: Request, settings: SettingsDep) -> None:
 WriteAccess = Depends(require_api_key)
 
 
+def check_text(text: str, what: str = "the question") -> str:
+    """Text that cannot be written as UTF-8 (a lone surrogate such as ``\\ud800``, which JSON can
+    carry) is a 400 here, not a 500 from whatever touches it first."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError(
+            f"{what} contains invalid Unicode at character {e.start} (a lone surrogate)"
+        ) from None
+    return text
+
+
 def check_question(text: str, settings: Settings) -> str:
     """The configured length limit (the schema only has a hard ceiling); blank is the engine's call."""
+    check_text(text)
     if len(text) > settings.max_question_chars:
         raise InputError(
             f"the question is {len(text)} characters long; the limit is {settings.max_question_chars}"

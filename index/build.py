@@ -21,6 +21,7 @@ import os
 import shutil
 import sqlite3
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -116,6 +117,11 @@ def check_doc_id(doc: str) -> str:
     d = doc.strip()
     if not d or d.startswith(("/", "\\")) or "\\" in d or "\x00" in d:
         raise InputError(f"invalid document name {doc!r}")
+    # control characters (a newline) and invisible format characters (U+202E reverses the text shown)
+    # make a name that cannot be typed, read or deleted reliably
+    bad = next((ch for ch in d if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp")), None)
+    if bad is not None:
+        raise InputError(f"invalid document name {doc!r}: it contains the character U+{ord(bad):04X}")
     parts = d.split("/")
     if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
         raise InputError(f"invalid document name {doc!r}: no '..', hidden or empty path parts")

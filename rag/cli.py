@@ -163,11 +163,23 @@ def _print_answer(ans: Answer) -> None:
         print(f"\n({t.get('total', 0):.0f} ms)", file=sys.stderr)
 
 
+def load_settings() -> Settings:
+    """``Settings()``, with a bad ``RAG_*`` value as one line naming the variable (a ConfigError)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as e:
+        err = e.errors()[0]
+        var = "RAG_" + "_".join(str(p) for p in err["loc"]).upper()
+        raise ConfigError(f"{var}: {err['msg']} (got {err.get('input')!r})") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings()
+        settings = load_settings()
         if args.command == "index":
             return cmd_index(args, settings)
         if args.command in ("search", "ask"):

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import EngineDep, SettingsDep, check_question
+from api.deps import EngineDep, SettingsDep, check_question, check_text
 from api.routes.ask import SSE_EVENT_SCHEMA, SSE_HEADERS
 from api.schemas import ERROR_RESPONSES, ChatCompletion, ChatRequest, ModelList, to_filters
 from index.errors import InputError
@@ -90,6 +90,8 @@ def _usage(body: ChatRequest, completion: str) -> dict[str, int]:
     "/v1/chat/completions", response_model=ChatCompletion, responses={**ERROR_RESPONSES, 200: _STREAM_DOC}
 )
 def chat_completions(body: ChatRequest, request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
+    for i, m in enumerate(body.messages):
+        check_text(m.text(), f"message {i}")
     question = check_question(_question(body), settings)
     filters = to_filters(body.filters)
     cid = f"chatcmpl-{uuid.uuid4().hex}"

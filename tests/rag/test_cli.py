@@ -82,3 +82,10 @@ def test_errors_have_messages_and_exit_codes(cli_env: Path, capsys: pytest.Captu
     bad.write_bytes("标题".encode("gbk"))
     assert main(["index", str(bad)]) == 2
     assert "UTF-8" in capsys.readouterr().err
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("RAG_TOP_K", "abc")
+    assert main(["search", "anything"]) == 5
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rag: error: RAG_TOP_K:") and "'abc'" in err and "\n" not in err
