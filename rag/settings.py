@@ -57,6 +57,10 @@ class Settings(BaseSettings):
 
     # service
     api_key: str = ""
+    public_url: str = Field(
+        default="",
+        description="the service's address as readers reach it, for absolute citation URLs; unset: relative",
+    )
     cors_origins: list[str] = Field(default_factory=list)
     max_question_chars: int = 2000
     max_upload_bytes: int = 5 * 1024 * 1024

@@ -96,7 +96,8 @@ def chat_completions(body: ChatRequest, request: Request, engine: EngineDep, set
     filters = to_filters(body.filters)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    base = str(request.base_url)
+    # never the request's Host header (which a client sets at will): relative, or the configured address
+    base = settings.public_url.rstrip("/") + "/"
     if not body.stream:
         answer = engine.ask(question, filters)
         urls, results = _sources(answer, base)

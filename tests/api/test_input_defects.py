@@ -48,3 +48,20 @@ def test_document_ids_are_printable_without_bidi_controls(name) -> None:  # type
     with pytest.raises(InputError, match="U\\+"):
         check_doc_id(name)
     assert check_doc_id("报告/2026 年报.md") == "报告/2026 年报.md"  # Chinese and spaces are fine
+
+
+def test_citation_urls_never_come_from_the_host_header(make_engine) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    body = {"messages": [{"role": "user", "content": "How much did solar panel prices fall?"}]}
+    engine = make_engine()
+    with TestClient(create_app(engine.settings, engine)) as c:
+        r = c.post("/v1/chat/completions", json=body, headers={"Host": "evil.example"})
+        urls = r.json()["citations"]
+        assert urls and all(u.startswith("/documents/") for u in urls)
+    engine = make_engine(public_url="https://rag.example.org/")
+    with TestClient(create_app(engine.settings, engine)) as c:
+        urls = c.post("/v1/chat/completions", json=body, headers={"Host": "evil.example"}).json()["citations"]
+        assert urls and all(u.startswith("https://rag.example.org/documents/") for u in urls)
