@@ -84,13 +84,15 @@ def rag_serve(data: Path, corpus: Path, **env: str) -> Iterator[str]:
         log.close()
 
 
-def _check_citations(extra: dict) -> None:
+def _check_citations(extra: dict, base: str) -> None:
     text = SEED.read_text(encoding="utf-8")
     assert extra["citations"] and len(extra["citations"]) == len(extra["search_results"])
     for r in extra["search_results"]:
         assert r["doc"] == SEED.name
         assert text[r["quote_start"] : r["quote_end"]] == r["quote"]
-        assert httpx.get(r["url"], timeout=10).json()["text"] == r["quote"]
+        # relative (RAG_PUBLIC_URL unset): never built from the request's Host header
+        assert r["url"].startswith("/documents/")
+        assert httpx.get(base + r["url"], timeout=10).json()["text"] == r["quote"]
 
 
 def _has_figures(text: str) -> bool:
@@ -110,7 +112,7 @@ def test_openai_client_against_rag_serve(service_dirs):
         content = resp.choices[0].message.content or ""
         assert _has_figures(content), content
         assert "[1]" in content
-        _check_citations(resp.model_extra or {})
+        _check_citations(resp.model_extra or {}, base)
 
         chunks = list(
             client.chat.completions.create(
@@ -121,7 +123,7 @@ def test_openai_client_against_rag_serve(service_dirs):
         assert streamed == content
         final = [c for c in chunks if c.choices and c.choices[0].finish_reason == "stop"]
         assert len(final) == 1
-        _check_citations(final[0].model_extra or {})
+        _check_citations(final[0].model_extra or {}, base)
 
         ask = httpx.post(f"{base}/ask", json={"question": Q}, timeout=120).json()
         assert _has_figures(ask["answer"]) and ask["citations"]
@@ -143,7 +145,7 @@ def test_rag_serve_with_a_local_llm(service_dirs):
         )
         assert resp.choices[0].message.content == reply  # renumbered: the only citation is [1]
         assert "1150亿美元" in (resp.model_extra or {})["search_results"][0]["quote"]
-        _check_citations(resp.model_extra or {})
+        _check_citations(resp.model_extra or {}, base)
         stub.fail(500)
         resp = client.chat.completions.create(
             model="bilingual-rag", messages=[{"role": "user", "content": Q}]
