@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -141,6 +142,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, anonymous_wr
     app.state.settings = settings
     app.state.engine = engine
     app.state.anonymous_writes = anonymous_writes
+    app.state.jobs_lock = threading.Lock()  # the job runner is made once, on first use (api.deps)
     app.state.started = int(time.time())
     app.state.metrics = Metrics()
     app.state.describe_error = describe_error

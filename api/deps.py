@@ -30,12 +30,16 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_jobs(request: Request) -> JobRunner:
-    jobs: JobRunner | None = getattr(request.app.state, "jobs", None)
-    if jobs is None:
-        get_engine(request)  # 503 while loading
-        engine: Engine = request.app.state.engine
-        settings: Settings = request.app.state.settings
-        jobs = request.app.state.jobs = JobRunner(engine, settings.data_dir / "jobs" / settings.index_name)
+    """The app's job runner, made on the first request that needs one (the engine may still be
+    loading when the app is created); two first requests at once still get one runner."""
+    engine = get_engine(request)  # 503 while loading
+    with request.app.state.jobs_lock:
+        jobs: JobRunner | None = getattr(request.app.state, "jobs", None)
+        if jobs is None:
+            settings: Settings = request.app.state.settings
+            jobs = request.app.state.jobs = JobRunner(
+                engine, settings.data_dir / "jobs" / settings.index_name
+            )
     return jobs
 
 

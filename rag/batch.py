@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -49,18 +50,17 @@ class PriorityGate:
             finally:
                 self._waiting_high -= 1
             self._busy = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
+        yield from self._held()
 
     @contextmanager
     def low(self) -> Iterator[None]:
         with self._cond:
             self._cond.wait_for(lambda: not self._busy and self._waiting_high == 0)
             self._busy = True
+        yield from self._held()
+
+    def _held(self) -> Iterator[None]:
+        """The call runs here; the gate opens again however it ends."""
         try:
             yield
         finally:
@@ -196,11 +196,11 @@ class QueryBatcher:
                 return
             batch = [first]
             stop = False
-            deadline = _now() + self.max_wait
+            deadline = time.monotonic() + self.max_wait
             while len(batch) < self.max_batch:
                 try:
                     # whatever queued while the last batch was embedded is taken at once
-                    item = self._queue.get(timeout=max(0.0, deadline - _now()))
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
@@ -242,9 +242,3 @@ class QueryBatcher:
         for t, f in live:
             if t in vecs:
                 f.set_result(vecs[t])
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()
