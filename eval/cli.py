@@ -190,6 +190,11 @@ def summary(result: dict[str, Any]) -> str:
             )
         )
     )
+    en = result.get("by_lang", {}).get("en", {})
+    lines.append(
+        f"lead line states a fact {fmt(a.get('lead_rate'))} (English questions {fmt(en.get('lead_rate'))})"
+        f" | lead lines with a figure their quote lacks: {a.get('lead_unsupported', 0)}"
+    )
     lines.append(
         "latency p50/p95 ms: search {}/{} | ask {}/{} | query embedding {}".format(
             *(fmt(lat[k], 1) for k in ("search_p50", "search_p95", "ask_p50", "ask_p95", "embed_query_p50"))

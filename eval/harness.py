@@ -32,6 +32,7 @@ from eval.metrics import (
     ranking_metrics,
     share,
 )
+from rag.figures import unsupported_figures
 from rag.types import Answer, Filters, Hit
 
 MODES = ("lexical", "dense", "hybrid")  # baselines first, the product's pipeline last
@@ -187,6 +188,7 @@ def _record(
     """One item's outcome: enough to see why it failed without re-running anything."""
     found = facts_found(answer.text, item.facts, normalize) if item.answerable else []
     cited = [is_relevant(c.doc, c.start, c.end, item.evidence) for c in answer.citations]
+    lead = answer.lead
     return {
         "id": item.id,
         "lang": item.lang,
@@ -201,12 +203,25 @@ def _record(
         "citations": len(cited),
         "citations_relevant": sum(cited),
         "answer": answer.text,
+        # the lead line (the key figure in the question's language): whether it states a gold fact,
+        # and any of its figures that the quote it cites does not state (there must be none)
+        "lead": lead,
+        "lead_fact": bool(lead and item.answerable and any(facts_found(lead, item.facts, normalize))),
+        "lead_unsupported": _lead_unsupported(lead, answer),
         "ms": {
             "ask": ask_ms[i],
             **{f"search_{m}": search_ms[m][i] for m in MODES},
             "embed_query": embed_ms[i],
         },
     }
+
+
+def _lead_unsupported(lead: str | None, answer: Answer) -> list[str]:
+    if not lead:
+        return []
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", lead)}
+    quotes = [c.quote for c in answer.citations if c.n in cited]
+    return unsupported_figures(re.sub(r"\[\d+\]", " ", lead), quotes) if quotes else [lead]
 
 
 def _retrieval(records: Sequence[dict[str, Any]], mode: str, ks: Sequence[int]) -> dict[str, float | None]:
@@ -229,6 +244,8 @@ def _answer(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
         "citation_precision": cit_prec,
         "abstention_accuracy": share(r["abstained"] for r in unanswerable),
         "false_abstention_rate": share(r["abstained"] for r in answerable),
+        "lead_rate": share(r.get("lead_fact", False) for r in answerable),
+        "lead_unsupported": sum(bool(r.get("lead_unsupported")) for r in records),
     }
 
 

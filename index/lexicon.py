@@ -230,6 +230,11 @@ class Lexicon:
                 i += 1
         return tuple(dict.fromkeys(out))
 
+    def translates(self, word: str) -> bool:
+        """Whether the dictionary has a Chinese word for this English word (not a name it lacks)."""
+        stems = stem_words([word])
+        return bool(stems) and bool(self._translate.get(stems[0]))
+
     def pinyin(self, word: str, limit: int = 16) -> tuple[str, ...]:
         """Toneless readings of a Chinese word, syllables joined ("华福" -> "huafu"); () if unknown.
 
@@ -455,6 +460,50 @@ def build_sound_index(words: Iterable[str], lexicon: Lexicon) -> dict[str, tuple
             if all(syllables):
                 idx[pinyin_sound(syllables)].append(w)
     return {k: tuple(v) for k, v in idx.items() if k}
+
+
+def build_english_sound_index(words: Iterable[str], lexicon: Lexicon) -> dict[str, tuple[str, ...]]:
+    """consonant skeleton -> the corpus's English words the dictionary does not translate (names:
+    fresno, sherbrooke) of three consonant classes or more: what a Chinese question may write by
+    sound (弗雷斯诺). Shorter skeletons match too many words to mean anything."""
+    idx: dict[str, list[str]] = defaultdict(list)
+    for w in words:
+        if _LATIN_WORD.fullmatch(w) and w not in ENGLISH_STOPWORDS and not lexicon.translates(w):
+            key = english_sound(w)
+            if len(key) >= 3:
+                idx[key].append(w)
+    return {k: tuple(v) for k, v in idx.items()}
+
+
+_LATIN_WORD = re.compile(r"[a-z]{4,}")
+
+
+def chinese_sound_matches(
+    text: str, lexicon: Lexicon, index: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The transliterated names in a Chinese text (谢尔布鲁克) with the English corpus words of the
+    same sound (sherbrooke): the longest run of transliteration characters from each position whose
+    skeleton is in ``index``. jieba splits such names apart (谢尔 / 布鲁克), so runs are read whole."""
+    chars = lexicon.transliteration_chars
+    out: list[tuple[str, tuple[str, ...]]] = []
+    i = 0
+    while i < len(text):
+        j = i
+        while j < len(text) and j - i < 8 and text[j] in chars:
+            j += 1
+        found = None
+        for end in range(j, i + 1, -1):
+            syllables = [lexicon._syllables.get(ch, ("",))[0] for ch in text[i:end]]
+            key = pinyin_sound(syllables) if all(syllables) else ""
+            if len(key) >= 3 and key in index:
+                found = end, index[key]
+                break
+        if found:
+            out.append((text[i : found[0]], found[1]))
+            i = found[0]
+        else:
+            i += 1
+    return out
 
 
 _SOUND_CLASSES = "PTKFSMNLHWJ"

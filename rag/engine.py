@@ -30,6 +30,7 @@ from index.lexicon import (
     NAMES_GLOSSARY,
     TERMS_GLOSSARY,
     Lexicon,
+    build_english_sound_index,
     build_pinyin_index,
     build_sound_index,
     read_glossary,
@@ -55,6 +56,10 @@ def build_embedder(settings: Settings) -> Embedder:
     return make_embedder(settings.embedder, **kwargs)
 
 
+# a corpus word index by reading or sound: key -> the corpus words
+NameIndex = dict[str, tuple[str, ...]]
+
+
 class Engine:
     def __init__(
         self, settings: Settings, embedder: Embedder, lexicon: Lexicon | None = None, llm: Any = None
@@ -75,7 +80,7 @@ class Engine:
         self.answer_params = AnswerParams()
         self._snapshot: IndexSnapshot | None = None
         self._write_lock = threading.Lock()
-        self._pinyin: dict[str, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
+        self._pinyin: dict[str, tuple[NameIndex, NameIndex, NameIndex]] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -250,20 +255,20 @@ class Engine:
         if not q:
             raise InputError("the question is empty")
         snap = snapshot or self.snapshot
-        pinyin, sound = self._name_indexes(snap)
-        return analyze(q, self.lexicon, pinyin, sound_index=sound)
+        pinyin, sound, english = self._name_indexes(snap)
+        return analyze(q, self.lexicon, pinyin, sound_index=sound, english_sound_index=english)
 
-    def _name_indexes(
-        self, snap: IndexSnapshot
-    ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-        """The corpus's words by pinyin reading and by the sound of a transliterated name."""
+    def _name_indexes(self, snap: IndexSnapshot) -> tuple[NameIndex, NameIndex, NameIndex]:
+        """The corpus's words by pinyin reading and by the sound of a transliterated name, Chinese
+        (for English questions) and English (for Chinese ones)."""
         idx = self._pinyin.get(snap.generation)
         if idx is None:
             idx = (
                 build_pinyin_index(snap.df_text, self.lexicon),
                 build_sound_index(snap.df_text, self.lexicon),
+                build_english_sound_index(snap.df_text, self.lexicon),
             )
-            self._pinyin = {snap.generation: idx}  # one pair per live snapshot
+            self._pinyin = {snap.generation: idx}  # one set per live snapshot
         return idx
 
     def search(

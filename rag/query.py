@@ -12,7 +12,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from index.lexicon import ENGLISH_STOPWORDS, Lexicon, english_stems, expand_abbreviations, sound_matches
+from index.lexicon import (
+    ENGLISH_STOPWORDS,
+    Lexicon,
+    chinese_sound_matches,
+    english_stems,
+    expand_abbreviations,
+    sound_matches,
+)
 from index.normalize import detect_lang, normalize, tokenize
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -50,11 +57,31 @@ class Query:
     entities: list[str] = field(default_factory=list)  # names + Chinese proper nouns, normalised
     acronyms: list[str] = field(default_factory=list)  # names typed in capitals ("CPM"), normalised
     glosses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Chinese word -> English stems
+    multipart: bool = False  # asks for more than one thing (see ``is_multipart``)
 
     def forms(self, entity: str) -> tuple[str, ...]:
         """How the corpus may write an entity: as typed, as a word read so in pinyin, or translated."""
         found = (entity, *self.name_words.get(entity, ()), *self.name_translations.get(entity, ()))
         return tuple(dict.fromkeys(found))
+
+
+# questions that ask for more than one thing: two question clauses ("...来自哪家媒体?发布于哪一天?"),
+# "respectively"/"分别", "both", a comparison, or ", and what/how/..." joining a second question.
+# ("...以及哪一个?" asks for one missing item of a list: one thing.)
+_MULTI_ZH = re.compile(
+    r"[?？；;][^?？；;]{2,}[?？]|分别|分別|各自|各是|哪个更|哪個更|谁更|誰更|相比|對比|对比"
+)
+_MULTI_EN = re.compile(
+    r",? and (what|which|how|when|where|who|whom|why|to what)\b|\brespectively\b|\bboth\b|\bcompar|"
+    r"\bversus\b|\bvs\.?\s|\b(more|less|higher|lower|larger|bigger|smaller)\b[^?]*,[^?]* or [^?]*\?",
+    re.IGNORECASE,
+)
+
+
+def is_multipart(text: str) -> bool:
+    """Whether a question asks for several things, each needing its own evidence: such a question
+    is answered with sentences that together cover it, one sentence rarely does."""
+    return bool((_MULTI_ZH if _HAN.search(text) else _MULTI_EN).search(text))
 
 
 _PROPER = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
@@ -74,9 +101,10 @@ def analyze(
     translation_weight: float = 0.35,
     sound_index: Mapping[str, tuple[str, ...]] | None = None,
     sound_weight: float = 0.5,
+    english_sound_index: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Query:
     lang = detect_lang(text)
-    q = Query(text=text, lang=lang)
+    q = Query(text=text, lang=lang, multipart=is_multipart(text))
     for t in tokenize(_POSSESSIVE_ANY.sub("", text)):
         q.text_terms[t] = q.text_terms.get(t, 0.0) + 1.0
     q.years = sorted(set(m.group(0) for m in _YEAR.finditer(text)))
@@ -150,4 +178,13 @@ def analyze(
                 else:
                     for s in english_stems(t):
                         q.gloss_terms[s] = max(q.gloss_terms.get(s, 0.0), 1.0)
+            if english_sound_index:
+                # a foreign name written by sound (弗雷斯诺) has no dictionary gloss, or a wrong one
+                # (谢尔 "thank"): the English corpus words of its sound (fresno) gloss its pieces
+                for name, words in chinese_sound_matches(normalize(text), lexicon, english_sound_index):
+                    sounds = tuple(dict.fromkeys(st for w in words for st in english_stems(w)))
+                    for t in [t for t in q.text_terms if t in name or name in t] + [name]:
+                        q.glosses[t] = (*q.glosses.get(t, ()), *sounds)
+                    for st in sounds:
+                        q.gloss_terms[st] = max(q.gloss_terms.get(st, 0.0), sound_weight)
     return q

@@ -90,12 +90,14 @@ class Answer:
     mode: str = "extractive"  # "extractive" or "llm"
     confidence: float | None = None  # the abstention model's probability that the evidence answers
     features: dict[str, float] = field(default_factory=dict)  # what that model weighed
+    lead: str | None = None  # the key figure in the question's language, the text's first line
 
     def to_dict(self, include_hits: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
+            "lead": self.lead,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": self.timings_ms,

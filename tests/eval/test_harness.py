@@ -159,3 +159,17 @@ def test_a_quote_missing_from_the_corpus_fails_before_any_query():
     with pytest.raises(InputError, match="item qx .*'not there' does not occur in a.txt"):
         evaluate(e, [*ITEMS, bad], progress=False)
     assert e.search_calls == [] and e.ask_calls == []
+
+
+def test_a_lead_line_stating_a_figure_its_quote_lacks_is_counted() -> None:
+    from eval.harness import _lead_unsupported
+    from index.types import Chunk
+    from rag.types import Answer, Citation
+
+    c = Chunk(doc="d", article=0, title="t", source=None, date=None, section="", start=0, end=30, text="x")
+    cite = Citation.of(1, c, 0, 30, "Meta预计资本支出将在1150亿美元至1350亿美元之间")
+    ans = Answer(question="q", text="", citations=[cite], abstained=False)
+    assert _lead_unsupported("US$115–135 billion [1]", ans) == []
+    assert _lead_unsupported("US$125 billion [1]", ans) == ["125 billion"]
+    assert _lead_unsupported("US$115 billion [2]", ans) == ["US$115 billion [2]"]  # cites no quote
+    assert _lead_unsupported(None, ans) == []

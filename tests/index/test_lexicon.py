@@ -89,3 +89,16 @@ def test_sound_index_finds_a_transliterated_name_and_nothing_far(lexicon: Lexico
     assert sound_matches("Microsoft", idx) == ()  # ordinary words are not in the index
     assert sound_matches("Netflix", idx) == ()
     assert "资本支出" not in {w for ws in idx.values() for w in ws}
+
+
+def test_a_chinese_question_writes_an_english_name_by_sound(lexicon: Lexicon) -> None:
+    from index.lexicon import build_english_sound_index, chinese_sound_matches
+
+    idx = build_english_sound_index(["fresno", "shelbrook", "valley", "road", "the", "ab"], lexicon)
+    words = {w for ws in idx.values() for w in ws}
+    assert words == {"fresno", "shelbrook"}  # dictionary words and short ones are not names to match
+    found = chinese_sound_matches("哪条路连接弗雷斯诺和加州中央山谷", lexicon, idx)
+    assert found == [("弗雷斯诺", ("fresno",))]
+    # jieba splits the name apart; the run of transliteration characters is read whole
+    assert chinese_sound_matches("谢尔布鲁克建议什么", lexicon, idx) == [("谢尔布鲁克", ("shelbrook",))]
+    assert chinese_sound_matches("资本开支是多少", lexicon, idx) == []

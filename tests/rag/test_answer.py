@@ -263,3 +263,89 @@ def test_answers_across_languages_are_judged_by_their_own_model() -> None:
     p = AnswerParams()
     assert confidence(f, p, cross=True) != confidence(f, p, cross=False)
     assert confidence(f, replace(p, cross_confidence_weights=()), cross=True) is None
+
+
+def test_each_part_of_a_two_part_question_gets_its_quote(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "capex.md").write_text(
+        "# 字节跳动的投入\n\n字节跳动2025年的资本开支约为1600亿元,同比大幅增加。\n\n"
+        "公司在北京新设了研究院,招募大量研究人员。\n\n"
+        "市场人士估算,上述投入中将近千亿元投向AI芯片采购。\n",
+        encoding="utf-8",
+    )
+    engine = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
+    )
+    a = engine.ask("字节跳动2025年的资本开支是多少?其中多少投向AI芯片?")
+    assert not a.abstained
+    quotes = " ".join(c.quote for c in a.citations)
+    assert "1600亿元" in quotes and "千亿元投向AI芯片" in quotes
+    assert "研究院" not in quotes  # the sentence between them answers neither part
+    # asked alone, the first part is answered by its own sentence only
+    single = engine.ask("字节跳动2025年的资本开支是多少?")
+    assert "千亿元投向AI芯片" not in " ".join(c.quote for c in single.citations)
+
+
+def test_union_coverage_counts_each_question_term_once() -> None:
+    from rag.answer import union_coverage
+
+    doc = "ab"
+    c = Chunk(doc="d", article=0, title="t", source=None, date=None, section="", start=0, end=2, text=doc)
+    a = Sentence(c, 1, 0, 1, "a", covered={"x": 0.3, "y": 0.2})
+    b = Sentence(c, 1, 1, 2, "b", covered={"y": 0.1, "z": 0.4})
+    assert union_coverage([a, b]) == pytest.approx(0.9)
+    assert union_coverage([a]) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did France take control of Algeria?", "time"),
+        ("长城是哪个朝代修建的?", "time"),
+        ("How many Grammy awards has she won?", "count"),
+        ("女神卡卡得过几次格莱美奖?", "count"),
+        ("哪几个铁道配属了这款列车?", None),  # which ones: a list, not a count
+        ("Why did Anthropic cut its forecast?", None),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None) -> None:
+    from rag.answer import asked_kind
+
+    assert asked_kind(question) == kind
+
+
+def test_a_sentence_without_a_time_does_not_say_when(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "normandy.md").write_text(
+        "# Normandy\n\nRollo's army raided Normandy and finally settled along parts of the Atlantic coast.\n",
+        encoding="utf-8",
+    )
+    engine = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
+    )
+    assert engine.ask("When did Rollo's army settle in Normandy?").abstained
+    assert not engine.ask("Where did Rollo's army settle in Normandy?").abstained
+    (corpus / "normandy.md").write_text(
+        "# Normandy\n\nIn 911 Rollo's army raided Normandy and finally settled along the Atlantic coast.\n",
+        encoding="utf-8",
+    )
+    engine = Engine.open(
+        Settings(data_dir=tmp_path / "data2", corpus=corpus, cache=shared_cache), fake_embedder
+    )
+    assert "911" in engine.ask("When did Rollo's army settle in Normandy?").text
+
+
+def test_an_english_question_over_chinese_text_leads_with_the_figure_in_english(engine: Engine) -> None:
+    a = engine.ask("What is Meta's 2026 capex guidance?")
+    first = a.text.split("\n")[0]
+    assert a.lead == first == "US$115–135 billion [1]"
+    assert "1150亿美元至1350亿美元" in a.citations[0].quote
+    # the Chinese question gets the figure as the quote writes it, no English
+    zh = engine.ask("Meta预计2026年资本支出是多少?")
+    assert zh.lead == "1150至1350亿美元 [1]"
