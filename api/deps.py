@@ -88,11 +88,9 @@ def check_text(text: str, what: str = "the question") -> str:
     return text
 
 
-def check_question(text: str, settings: Settings) -> str:
+def check_question(text: str, settings: Settings, what: str = "the question") -> str:
     """The configured length limit (the schema only has a hard ceiling); blank is the engine's call."""
-    check_text(text)
+    check_text(text, what)
     if len(text) > settings.max_question_chars:
-        raise InputError(
-            f"the question is {len(text)} characters long; the limit is {settings.max_question_chars}"
-        )
+        raise InputError(f"{what} is {len(text)} characters long; the limit is {settings.max_question_chars}")
     return text

@@ -8,13 +8,14 @@ the configured limit through ``deps.check_question``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rag.types import Filters
 
 QUESTION_CEILING = 100_000  # no setting may allow more than this; the configured limit is usually far lower
+HISTORY_TURNS = 20  # earlier questions a request may send; only the latest few matter to a follow-up
 
 
 class ErrorBody(BaseModel):
@@ -111,6 +112,12 @@ class AskRequest(BaseModel):
     filters: FiltersIn | None = None
     stream: bool = Field(default=False, description="answer as Server-Sent Events: delta events, then done")
     include_hits: bool = Field(default=False, description="also return the retrieved passages")
+    history: list[Annotated[str, Field(max_length=QUESTION_CEILING)]] = Field(
+        default_factory=list,
+        max_length=HISTORY_TURNS,
+        description="the user's earlier questions in this conversation, oldest first: a follow-up "
+        "('And Microsoft's?') is read against them, and the answer's read_as says how",
+    )
 
 
 class CitationOut(BaseModel):
@@ -133,6 +140,13 @@ class AnswerOut(BaseModel):
     abstained: bool
     confidence: float | None = Field(
         default=None, description="probability, by the abstention model, that the quoted evidence answers"
+    )
+    lead: str | None = Field(
+        default=None,
+        description="the asked figure in the question's language with its [n]; the answer's first line",
+    )
+    read_as: str | None = Field(
+        default=None, description="a follow-up question as it was read against the conversation's history"
     )
     citations: list[CitationOut]
     timings_ms: dict[str, float]

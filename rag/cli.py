@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     pa = sub.add_parser("ask", help="answer a question with citations")
     pa.add_argument("question")
     pa.add_argument("--json", action="store_true", help="print the full answer object")
+    pa.add_argument(
+        "--follow-up",
+        action="store_true",
+        help="continue the conversation of the last `rag ask`: the question is read against the earlier ones",
+    )
     _add_filter_args(pa)
 
     pv = sub.add_parser("serve", help="run the HTTP service")
@@ -151,7 +156,40 @@ def _print_hits(hits: list[Hit]) -> None:
         print(f"    {snippet[:240]}{'…' if len(snippet) > 240 else ''}")
 
 
+CONVERSATION_TURNS = 20  # earlier questions kept for `rag ask --follow-up`
+
+
+def _conversation_file(settings: Settings) -> Path:
+    return settings.data_dir / f"conversation-{settings.index_name}.json"
+
+
+def _conversation(settings: Settings) -> list[str]:
+    """The questions of the current conversation (each `rag ask` without --follow-up starts one)."""
+    path = _conversation_file(settings)
+    try:
+        turns = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as e:
+        print(f"rag: the conversation in {path} is unreadable ({e}); answering without it", file=sys.stderr)
+        return []
+    return [t for t in turns if isinstance(t, str)] if isinstance(turns, list) else []
+
+
+def _save_conversation(settings: Settings, turns: list[str]) -> None:
+    path = _conversation_file(settings)
+    tmp = path.with_suffix(".tmp")
+    try:
+        tmp.write_text(json.dumps(turns[-CONVERSATION_TURNS:], ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as e:  # the answer is given; only the next --follow-up loses its context
+        print(f"rag: could not save the conversation to {path}: {e}", file=sys.stderr)
+        tmp.unlink(missing_ok=True)
+
+
 def _print_answer(ans: Answer) -> None:
+    if ans.read_as:
+        print(f"Read as: {ans.read_as}")
     print(ans.text)
     if ans.citations:
         print("\nSources:")
@@ -193,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     _print_hits(hits)
                 return 0
-            ans = engine.ask(args.question, filters=_filters(args))
+            history = _conversation(settings) if args.follow_up else []
+            ans = engine.ask(args.question, filters=_filters(args), history=history)
+            _save_conversation(settings, [*history, args.question.strip()])
             if args.json:
                 print(json.dumps(ans.to_dict(include_hits=True), ensure_ascii=False, indent=1))
             else:

@@ -38,6 +38,7 @@ from index.lexicon import (
 from index.snapshot import IndexSnapshot, load_snapshot
 from rag.answer import AnswerParams, abstain, compose
 from rag.batch import Gated, PriorityGate, QueryBatcher
+from rag.followup import read_in_context
 from rag.query import Query, analyze
 from rag.retrieve import FusionWeights
 from rag.retrieve import search as hybrid_search
@@ -312,26 +313,49 @@ class Engine:
         ans.timings_ms = {"retrieve": _ms(t1 - t0), "answer": _ms(t2 - t1), "total": _ms(t2 - t0)}
         return ans
 
-    def ask(self, question: str, filters: Filters | None = None) -> Answer:
-        ans = self._extractive(question, filters)
+    def read(self, question: str, history: Sequence[str] = ()) -> str:
+        """The question as it stands on its own, given the user's earlier questions in this
+        conversation (oldest first): a follow-up ("And Microsoft's?") is read against them."""
+        names = self.lexicon.name_forms if self.lexicon is not None else frozenset()
+        return read_in_context(question, history, names)
+
+    def _read_extractive(self, question: str, filters: Filters | None, history: Sequence[str]) -> Answer:
+        read_as = self.read(question, history) if history else question.strip()
+        ans = self._extractive(read_as, filters)
+        if read_as != question.strip():
+            ans.question, ans.read_as = question.strip(), read_as
+        return ans
+
+    def ask(self, question: str, filters: Filters | None = None, history: Sequence[str] = ()) -> Answer:
+        ans = self._read_extractive(question, filters, history)
         if self.llm is None or ans.abstained and not ans.hits:
             return ans
         from rag.generate import llm_answer
 
         t0 = time.perf_counter()
-        out = llm_answer(question.strip(), ans.hits, ans, self.llm, self.settings)
+        out = llm_answer(ans.read_as or question.strip(), ans.hits, ans, self.llm, self.settings)
+        out.question, out.read_as = ans.question, ans.read_as
         out.timings_ms = {**ans.timings_ms, "llm": _ms(time.perf_counter() - t0)}
         out.timings_ms["total"] = ans.timings_ms["total"] + out.timings_ms["llm"]
         return out
 
-    def ask_stream(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
+    def ask_stream(
+        self, question: str, filters: Filters | None = None, history: Sequence[str] = ()
+    ) -> Iterator[str | Answer]:
         """Text deltas, then the final Answer (whose text is authoritative)."""
-        ans = self._extractive(question, filters)
+        ans = self._read_extractive(question, filters, history)
         if self.llm is not None and ans.hits:
             from rag.generate import llm_answer_stream
 
-            yield from llm_answer_stream(question.strip(), ans.hits, ans, self.llm, self.settings)
+            for item in llm_answer_stream(
+                ans.read_as or question.strip(), ans.hits, ans, self.llm, self.settings
+            ):
+                if isinstance(item, Answer):
+                    item.question, item.read_as = ans.question, ans.read_as
+                yield item
             return
+        if ans.read_as:
+            yield f"Read as: {ans.read_as}\n"
         for i, line in enumerate(ans.text.split("\n")):
             yield ("\n" if i else "") + line
         yield ans

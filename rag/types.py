@@ -91,6 +91,7 @@ class Answer:
     confidence: float | None = None  # the abstention model's probability that the evidence answers
     features: dict[str, float] = field(default_factory=dict)  # what that model weighed
     lead: str | None = None  # the key figure in the question's language, the text's first line
+    read_as: str | None = None  # a follow-up question as it was read against the conversation
 
     def to_dict(self, include_hits: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -98,6 +99,7 @@ class Answer:
             "answer": self.text,
             "abstained": self.abstained,
             "lead": self.lead,
+            "read_as": self.read_as,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": self.timings_ms,

@@ -69,10 +69,12 @@ def answer_events(
 )
 def ask(body: AskRequest, request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
     check_question(body.question, settings)
+    for i, h in enumerate(body.history):
+        check_question(h, settings, f"history[{i}]")
     filters = to_filters(body.filters)
     if not body.stream:
-        return engine.ask(body.question, filters).to_dict(include_hits=body.include_hits)
-    items = engine.ask_stream(body.question, filters)
+        return engine.ask(body.question, filters, body.history).to_dict(include_hits=body.include_hits)
+    items = engine.ask_stream(body.question, filters, body.history)
     # Retrieval runs before the first item: bad input still gets a JSON 4xx, not a broken stream.
     first = next(items)
     return StreamingResponse(

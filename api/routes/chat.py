@@ -1,7 +1,8 @@
 """The OpenAI chat-completions protocol, so the official ``openai`` client and chat front ends work.
 
-The last user message is the question (earlier turns are not used: each answer is grounded on its own
-retrieval). Citations ride along as Perplexity's API does: ``citations`` (one URL per ``[n]``, pointing
+The last user message is the question; the user's earlier messages are the conversation a follow-up
+("And Microsoft's?") is read against, and the reply then opens with how it was read ("Read as: ...").
+Citations ride along as Perplexity's API does: ``citations`` (one URL per ``[n]``, pointing
 at ``GET /documents/{id}?start=&end=`` for the quoted span) and ``search_results`` (title, url, date,
 plus the exact offsets). Streamed, they come in the last chunk, the one with ``finish_reason``.
 """
@@ -46,14 +47,17 @@ def list_models(request: Request) -> dict[str, Any]:
     }
 
 
-def _question(body: ChatRequest) -> str:
-    for m in reversed(body.messages):
-        if m.role == "user":
-            text = m.text().strip()
-            if text:
-                return text
-            break
-    raise InputError("the messages have no user message with text: the last user message is the question")
+def _question(body: ChatRequest) -> tuple[str, list[str]]:
+    """The last user message, and the user's messages before it: a follow-up is read against them."""
+    users = [m.text().strip() for m in body.messages if m.role == "user"]
+    if not users or not users[-1]:
+        raise InputError("the messages have no user message with text: the last user message is the question")
+    return users[-1], [u for u in users[:-1] if u]
+
+
+def _content(answer: Answer) -> str:
+    """The reply as a chat client shows it: how a follow-up was read, then the answer."""
+    return f"Read as: {answer.read_as}\n{answer.text}" if answer.read_as else answer.text
 
 
 def _sources(answer: Answer, base_url: str) -> tuple[list[str], list[dict[str, Any]]]:
@@ -92,14 +96,15 @@ def _usage(body: ChatRequest, completion: str) -> dict[str, int]:
 def chat_completions(body: ChatRequest, request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
     for i, m in enumerate(body.messages):
         check_text(m.text(), f"message {i}")
-    question = check_question(_question(body), settings)
+    question, history = _question(body)
+    check_question(question, settings)
     filters = to_filters(body.filters)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     # never the request's Host header (which a client sets at will): relative, or the configured address
     base = settings.public_url.rstrip("/") + "/"
     if not body.stream:
-        answer = engine.ask(question, filters)
+        answer = engine.ask(question, filters, history)
         urls, results = _sources(answer, base)
         return {
             "id": cid,
@@ -109,16 +114,16 @@ def chat_completions(body: ChatRequest, request: Request, engine: EngineDep, set
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": answer.text},
+                    "message": {"role": "assistant", "content": _content(answer)},
                     "finish_reason": "stop",
                 }
             ],
-            "usage": _usage(body, answer.text),
+            "usage": _usage(body, _content(answer)),
             "citations": urls,
             "search_results": results,
             "abstained": answer.abstained,
         }
-    items = engine.ask_stream(question, filters)
+    items = engine.ask_stream(question, filters, history)
     first = next(items)  # retrieval happens here: bad input is still a JSON 4xx
     # An LLM's streamed reply is verified only once complete, and this protocol cannot retract text:
     # with an LLM, send the verified answer when it is ready; extractive text is final as it streams.
@@ -169,10 +174,11 @@ def _chunks(
         yield "data: [DONE]\n\n"
         return
     answer = item
-    if answer.text.startswith(sent) and answer.text != sent:
-        yield _chunk(cid, created, {"content": answer.text[len(sent) :]}, None)
+    content = _content(answer)
+    if content.startswith(sent) and content != sent:
+        yield _chunk(cid, created, {"content": content[len(sent) :]}, None)
     urls, results = _sources(answer, base)
     yield _chunk(cid, created, {}, "stop", citations=urls, search_results=results, abstained=answer.abstained)
     if body.stream_options and body.stream_options.include_usage:
-        yield _chunk(cid, created, None, None, usage=_usage(body, answer.text))
+        yield _chunk(cid, created, None, None, usage=_usage(body, content))
     yield "data: [DONE]\n\n"

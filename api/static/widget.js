@@ -19,7 +19,7 @@
       conversation: "Conversation", question: "Your question", send: "Send",
       placeholder: "Ask a question…", hint: "Enter sends; Shift+Enter adds a line.",
       you: "You", bot: "Assistant", thinking: "Searching the documents…", sources: "Sources",
-      cite: "Source {n}: {t}", abstain: "The documents don't answer this question, so I won't guess.",
+      cite: "Source {n}: {t}", readAs: "Read as:", abstain: "The documents don't answer this question, so I won't guess.",
       unreachable: "Can't reach the service. Check that it is running and try again.",
       error: "The service returned an error: {m}", incomplete: "the answer stopped before it was complete.",
       back: "Back to the conversation", passage: "Passage", loading: "Loading the passage…",
@@ -31,7 +31,7 @@
       conversation: "对话", question: "你的问题", send: "发送",
       placeholder: "输入问题…", hint: "Enter 发送，Shift+Enter 换行。",
       you: "你", bot: "助手", thinking: "正在检索文档…", sources: "来源",
-      cite: "来源 {n}：{t}", abstain: "文档中没有这个问题的答案，因此不作猜测。",
+      cite: "来源 {n}：{t}", readAs: "理解为：", abstain: "文档中没有这个问题的答案，因此不作猜测。",
       unreachable: "无法连接到服务。请确认服务正在运行，然后重试。",
       error: "服务返回错误：{m}", incomplete: "回答在完成前中断。",
       back: "返回对话", passage: "原文", loading: "正在加载原文…",
@@ -43,7 +43,7 @@
       conversation: "對話", question: "你的問題", send: "送出",
       placeholder: "輸入問題…", hint: "Enter 送出，Shift+Enter 換行。",
       you: "你", bot: "助理", thinking: "正在檢索文件…", sources: "來源",
-      cite: "來源 {n}：{t}", abstain: "文件中沒有這個問題的答案，因此不作猜測。",
+      cite: "來源 {n}：{t}", readAs: "理解為：", abstain: "文件中沒有這個問題的答案，因此不作猜測。",
       unreachable: "無法連線到服務。請確認服務正在執行，然後重試。",
       error: "服務傳回錯誤：{m}", incomplete: "回答在完成前中斷。",
       back: "返回對話", passage: "原文", loading: "正在載入原文…",
@@ -101,6 +101,7 @@ h2{flex:1;margin:0;font-size:16px}
 .text{white-space:pre-wrap}
 .status{margin:0;color:var(--mut)}
 .notice{margin:0;padding-left:10px;border-left:4px solid #c98a00}
+.readas{margin:0 0 6px;font-size:.85em;color:#555;font-style:italic}
 .err{margin:0;padding-left:10px;border-left:4px solid #c62828;color:#8e1b1b}
 .chip{display:inline-flex;align-items:center;justify-content:center;min-width:1.7em;height:1.7em;margin:0 .15em;
  padding:0 .4em;border:1px solid var(--c);border-radius:.85em;background:#eaf1fc;color:var(--c);font-size:.75em;
@@ -169,6 +170,7 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
   let busy = false;
   let opener = null; // the chip or source that opened the passage view, to return focus to
   let passageToken = 0;
+  const history = []; // the questions asked so far in this conversation: a follow-up is read against them
 
   function open() {
     panel.hidden = false;
@@ -266,7 +268,7 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
       try {
         res = await fetch(API + "/ask", { method: "POST",
           headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
-          body: JSON.stringify({ question, stream: true }) });
+          body: JSON.stringify({ question, stream: true, history: history.slice(-10) }) });
       } catch (_) {
         throw new TypeError("unreachable");
       }
@@ -293,6 +295,7 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
         if (!answer) throw new ServiceError(T.incomplete);
       }
       render(msg, answer);
+      history.push(question);
     } catch (err) {
       // Drop any streamed text: the final answer is the verified one, a partial stream is not.
       const down = err instanceof TypeError; // fetch() failed: no answer from the network at all
@@ -312,6 +315,7 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
 
   function render(msg, a) {
     const kids = [h("span", { class: "sr" }, T.bot + ": ")];
+    if (a.read_as) kids.push(h("p", { class: "readas" }, T.readAs + " " + a.read_as));
     if (a.abstained) {
       msg.classList.add("abstained");
       kids.push(h("p", { class: "notice" }, T.abstain));

@@ -106,7 +106,7 @@ class _FailingMidStream:
     def __init__(self, settings):
         self.settings = settings
 
-    def ask_stream(self, question, filters=None):
+    def ask_stream(self, question, filters=None, history=()):
         from index.errors import UpstreamError
 
         yield "partial answer "
@@ -133,3 +133,19 @@ def test_failure_after_the_stream_started_is_an_error_event(shared_engine):
         )
         lines = [line for line in r.text.split("\n") if line.startswith("data: ")]
         assert json.loads(lines[-1][6:])["error"]["type"] == "upstream_error"
+
+
+def test_a_follow_up_is_read_against_the_history(client):
+    a = client.post("/ask", json={"question": "And Microsoft's?", "history": [Q]}).json()
+    assert a["read_as"] == "What is Microsoft's 2026 capex guidance?"
+    assert a["question"] == "And Microsoft's?"
+    assert "375亿美元" in " ".join(c["quote"] for c in a["citations"])
+    # without the history the same words are not read so
+    assert client.post("/ask", json={"question": "And Microsoft's?"}).json().get("read_as") is None
+
+
+def test_history_is_checked_like_a_question(client):
+    r = client.post("/ask", json={"question": Q, "history": ["x" * 100_001]})
+    assert r.status_code == 422
+    r = client.post("/ask", json={"question": Q, "history": [Q, "x" * 5000]})  # over RAG_MAX_QUESTION_CHARS
+    assert r.status_code == 400 and "history[1]" in r.json()["error"]["message"]

@@ -133,3 +133,19 @@ def test_openai_client_sees_errors_as_api_errors(oai, shared_engine):
             messages=[{"role": "user", "content": "x" * (shared_engine.settings.max_question_chars + 5)}],
         )
     assert "limit" in str(e.value)
+
+
+def test_a_follow_up_is_read_against_the_earlier_user_messages(oai):
+    messages = [
+        {"role": "user", "content": Q},
+        {"role": "assistant", "content": "US$115–135 billion [1] …"},
+        {"role": "user", "content": "And Microsoft's?"},
+    ]
+    r = oai.chat.completions.create(model="bilingual-rag", messages=messages)
+    content = r.choices[0].message.content
+    assert content.startswith("Read as: What is Microsoft's 2026 capex guidance?\n")
+    assert "375亿美元" in content
+    # streamed, the reading comes first too and the chunks add up to the same reply
+    stream = oai.chat.completions.create(model="bilingual-rag", messages=messages, stream=True)
+    streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert streamed == content

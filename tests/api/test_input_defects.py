@@ -10,6 +10,7 @@ import pytest
     [
         ("/search", '{"query": "capex \\ud800 guidance"}'),
         ("/ask", '{"question": "\\udfff"}'),
+        ("/ask", '{"question": "And Microsoft?", "history": ["Meta \\ud800?"]}'),
         ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "Meta \\ud800?"}]}'),
         (
             "/v1/chat/completions",

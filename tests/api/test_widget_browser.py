@@ -165,7 +165,7 @@ def test_answer_cites_and_opens_highlighted_passage(
     box = open_widget(page, labels)
     msg = ask(page, box, META_Q)
 
-    assert asked and asked[-1] == {"question": META_Q, "stream": True}
+    assert asked and asked[-1] == {"question": META_Q, "stream": True, "history": []}
     text = msg.locator(".text").inner_text()
     assert "1150亿" in text and "1350亿" in text, text
     chips = msg.locator(".chip")
@@ -269,6 +269,23 @@ def test_abstention_and_error_messages(server: LiveServer, open_page: Callable[.
     # a question the API refuses (too long): its error message is shown, not a blank bubble
     msg = ask(page, box, "why? " * 500)
     expect(msg.get_by_role("alert")).to_contain_text(labels["error"])
+
+
+def test_a_follow_up_is_read_against_the_conversation(
+    server: LiveServer, open_page: Callable[..., Page]
+) -> None:
+    page = open_page(DESKTOP)
+    asked: list[Any] = []
+    page.on("request", lambda r: asked.append(r.post_data_json) if r.url.endswith("/ask") else None)
+    page.goto(server.url + "/")
+    box = open_widget(page, LABELS["en"])
+    ask(page, box, META_Q)
+    msg = ask(page, box, "And Microsoft's?")
+    # the widget sends the conversation, and shows how the service read the follow-up
+    assert asked[-1] == {"question": "And Microsoft's?", "stream": True, "history": [META_Q]}
+    expect(msg.locator(".readas")).to_have_text("Read as: What is Microsoft's 2026 capex guidance?")
+    expect(msg.locator(".text")).to_contain_text("375亿")
+    expect(msg.locator(".chip").first).to_be_visible()
 
 
 def test_unreachable_service_message(server: LiveServer, open_page: Callable[..., Page]) -> None:

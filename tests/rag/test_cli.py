@@ -89,3 +89,19 @@ def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, capsys) -> N
     assert main(["search", "anything"]) == 5
     err = capsys.readouterr().err.strip()
     assert err.startswith("rag: error: RAG_TOP_K:") and "'abc'" in err and "\n" not in err
+
+
+def test_ask_follow_up_reads_the_question_against_the_conversation(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "阶跃星辰融资多少?"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "--follow-up", "那Meta的资本支出呢?", "--json"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    assert ans["read_as"] == "Meta的资本支出?"
+    assert "1150亿美元" in " ".join(c["quote"] for c in ans["citations"])
+    assert main(["ask", "--follow-up", "它的团队来自哪里?"]) == 0  # the plain output says how it read it
+    assert capsys.readouterr().out.startswith("Read as: Meta的团队来自哪里?")
+    # without --follow-up a question starts a new conversation: nothing is carried over
+    assert main(["ask", "那它的营收呢?", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["read_as"] is None
