@@ -125,8 +125,8 @@ def read_in_context(question: str, history: Sequence[str], gazetteer: Collection
     itself when it does not lean on them, else rewritten from the latest one (itself read so)."""
     question = question.strip()
     earlier = [h.strip() for h in history if h and h.strip()]
-    if not earlier:
-        return question
+    if not earlier or not question:
+        return question  # a blank question is the engine's to refuse
     prev = earlier[0]
     for h in earlier[1:]:
         prev = read_in_context(h, [prev], gazetteer)
@@ -196,7 +196,7 @@ def _strip_marks(question: str, zh: bool) -> str:
     else:
         body = _MARK_EN.sub("", question, count=1).lstrip(" ,")
     body = body.strip() or question
-    return body[0].upper() + body[1:] if not zh else body
+    return body[:1].upper() + body[1:] if not zh else body
 
 
 def _replace_pronouns(text: str, subject: str, zh: bool) -> str:

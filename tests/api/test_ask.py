@@ -149,3 +149,8 @@ def test_history_is_checked_like_a_question(client):
     assert r.status_code == 422
     r = client.post("/ask", json={"question": Q, "history": [Q, "x" * 5000]})  # over RAG_MAX_QUESTION_CHARS
     assert r.status_code == 400 and "history[1]" in r.json()["error"]["message"]
+
+
+def test_a_blank_question_with_a_history_is_a_400(client):
+    r = client.post("/ask", json={"question": "\r", "history": ["0"]})
+    assert r.status_code == 400 and "empty" in r.json()["error"]["message"]

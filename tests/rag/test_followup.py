@@ -60,6 +60,12 @@ def test_the_conversation_is_read_turn_by_turn() -> None:
     assert read_in_context("And in 2025?", history, NAMES) == "What is Microsoft's 2025 capex guidance?"
 
 
+def test_a_blank_question_is_left_blank() -> None:
+    # found by schemathesis: a blank question with a history used to raise IndexError (a 500)
+    assert read_in_context("\r", ["0"], NAMES) == ""
+    assert read_in_context("and?", [META], NAMES) == META  # nothing of its own: the question before
+
+
 def test_no_history_no_reading() -> None:
     assert read_in_context("And Microsoft's?", [], NAMES) == "And Microsoft's?"
     assert read_in_context("And Microsoft's?", ["  "], NAMES) == "And Microsoft's?"
