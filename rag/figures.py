@@ -9,7 +9,8 @@ import re
 
 _NUM_RE = re.compile(
     r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?"
-    r"(?:\s?(万亿|千亿|百亿|十亿|千万|百万|亿|万|千|trillion|billion|million|thousand|tn|bn|mn|%|％)"
+    r"(?:\s?(万亿|萬億|千亿|千億|百亿|百億|十亿|十億|千万|千萬|百万|百萬|亿|億|万|萬|千|trillion|billion|million|"
+    r"thousand|tn|bn|mn|%|％)"
     r"|([TBMK])(?![A-Za-z]))?",
     re.IGNORECASE,
 )
@@ -25,6 +26,15 @@ _UNITS = {
     "亿": 1e8,
     "万": 1e4,
     "千": 1e3,
+    # the same in traditional script ("500萬美元", "1.38萬億元")
+    "萬億": 1e12,
+    "千億": 1e11,
+    "百億": 1e10,
+    "十億": 1e9,
+    "千萬": 1e7,
+    "百萬": 1e6,
+    "億": 1e8,
+    "萬": 1e4,
     "trillion": 1e12,
     "tn": 1e12,
     "t": 1e12,

@@ -115,19 +115,22 @@ def _num(v: float) -> str:
     return s
 
 
+# a range is written in the largest unit both ends reach: "9800至14800日元", not "0.98至1.48万日元"
+
+
 def _english_amount(values: list[float], currency: str) -> str:
-    top = max(values)
+    low = min(values)
     for scale, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
-        if top >= scale:
+        if low >= scale:
             nums = "–".join(_num(v / scale) for v in values)
             return f"{_EN_SYMBOL[currency]}{nums} {word}"
     return f"{_EN_SYMBOL[currency]}{'–'.join(_num(v) for v in values)}"
 
 
 def _chinese_amount(values: list[float], currency: str) -> str:
-    top = max(values)
+    low = min(values)
     for scale, word in ((1e12, "万亿"), (1e8, "亿"), (1e4, "万")):
-        if top >= scale:
+        if low >= scale:
             return "至".join(_num(v / scale) for v in values) + word + _ZH_NAME[currency]
     return "至".join(_num(v) for v in values) + _ZH_NAME[currency]
 

@@ -17,6 +17,8 @@ from rag.lead import asked_figure, figures, lead_line
         ("营收增长66%", "66%", "66%"),
         ("2026年第一季度营收", "Q1 2026", "2026年第1季度"),
         ("revenue in 2Q25 grew", "Q2 2025", "2025年第2季度"),
+        # a range in the unit both ends reach, not fractions of a larger one
+        ("價格約為9800日元到14800日元", "JPY 9800–14800", "9800至14800日元"),
     ],
 )
 def test_figures_render_in_both_languages_and_keep_their_value(quote: str, en: str, zh: str) -> None:
@@ -57,3 +59,11 @@ def test_asked_figure() -> None:
     assert asked_figure("How did the company grow its revenue?") is None
     assert asked_figure("毛利率为什么下调?") is None
     assert asked_figure("How much revenue did it report?") == "money"
+
+
+def test_figures_in_traditional_script_are_read_by_value() -> None:
+    # a lead rendered for a traditional-script question says 萬/億: still the quote's amount
+    quote = "耗費世界摔角聯盟估計有5,000,000美元"
+    assert unsupported_figures("500萬美元", [quote]) == []
+    assert unsupported_figures("600萬美元", [quote]) == ["600萬"]
+    assert unsupported_figures("1.38萬億元", ["市場規模將達1.38万亿元"]) == []
