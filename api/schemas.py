@@ -132,6 +132,7 @@ class CitationOut(BaseModel):
     quote: str
     quote_start: int
     quote_end: int
+    page: int | None = Field(default=None, description="the PDF page the quote starts on (1-based)")
 
 
 class AnswerOut(BaseModel):
@@ -271,6 +272,7 @@ class SearchResultOut(BaseModel):
     end: int
     quote_start: int
     quote_end: int
+    page: int | None = None
 
 
 class ChatCompletion(BaseModel):

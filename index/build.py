@@ -35,6 +35,7 @@ from index.cache import EmbeddingCache, cached_hashes, embed_with_cache
 from index.chunk import chunk_articles
 from index.embed import Embedder
 from index.errors import IndexMismatchError, InputError, NotFoundError
+from index.extract import SUPPORTED_SUFFIXES, supported_list
 from index.lexical import chunk_tokens, gloss_tokens, save_lexical
 from index.lexicon import Lexicon
 from index.parse import parse_document, read_document
@@ -43,7 +44,7 @@ from index.types import Chunk
 
 FORMAT = 1
 CHUNKER_VERSION = 2  # bump when parsing/chunking output changes, so documents are re-chunked
-SUPPORTED = (".txt", ".md")
+SUPPORTED = SUPPORTED_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class BuildReport:
 
 
 def collect_sources(paths: Sequence[Path]) -> list[Source]:
-    """Documents under ``paths``: a directory contributes every .txt/.md file below it (ids relative
+    """Documents under ``paths``: a directory contributes every supported file below it (ids relative
     to it); a file contributes itself (id = its name). Explicitly named bad files are errors."""
     out: dict[str, Source] = {}
     for p in paths:
@@ -107,7 +108,9 @@ def collect_sources(paths: Sequence[Path]) -> list[Source]:
                 out[doc] = Source(doc, read_document(f))
         else:
             if p.suffix.lower() not in SUPPORTED:
-                raise InputError(f"{p}: unsupported file type {p.suffix or '(none)'}; supported: .txt, .md")
+                raise InputError(
+                    f"{p}: unsupported file type {p.suffix or '(none)'}; supported: {supported_list()}"
+                )
             out[p.name] = Source(p.name, read_document(p))
     return list(out.values())
 
@@ -126,7 +129,7 @@ def check_doc_id(doc: str) -> str:
     if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
         raise InputError(f"invalid document name {doc!r}: no '..', hidden or empty path parts")
     if Path(d).suffix.lower() not in SUPPORTED:
-        raise InputError(f"unsupported file type for {doc!r}; supported: .txt, .md")
+        raise InputError(f"unsupported file type for {doc!r}; supported: {supported_list()}")
     return d
 
 

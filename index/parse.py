@@ -19,15 +19,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from index.errors import InputError, NotFoundError
+from index.extract import EXTRACTED_SUFFIXES, SUPPORTED_SUFFIXES, extract_text, supported_list
 from index.types import Article, Block, BlockKind
-
-SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 
 _WS = " \t\r\n\f\v\u3000\ufeff\u00a0\u200b"
 
 
 def read_document(path: Path) -> str:
-    """The exact file text: strict UTF-8, no newline translation, so offsets index the file as stored."""
+    """The exact file text: strict UTF-8, no newline translation, so offsets index the file as stored;
+    for a PDF, Word or HTML file the text extracted from it (``index.extract``), which is what is stored."""
     p = Path(path)
     if not p.exists():
         raise NotFoundError(f"{p} does not exist")
@@ -35,13 +35,14 @@ def read_document(path: Path) -> str:
         raise InputError(f"{p} is a directory, not a document")
     if p.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise InputError(
-            f"{p}: unsupported file type {p.suffix or '(none)'!r}; supported: "
-            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+            f"{p}: unsupported file type {p.suffix or '(none)'!r}; supported: {supported_list()}"
         )
     try:
         data = p.read_bytes()
     except OSError as e:
         raise InputError(f"{p} cannot be read: {e.strerror or e}") from e
+    if p.suffix.lower() in EXTRACTED_SUFFIXES:
+        return extract_text(str(p), data)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -657,7 +657,7 @@ def compose(
     for s in chosen:
         n = len(citations) + 1
         c = s.chunk
-        citations.append(Citation.of(n, c, s.start, s.end, s.text))
+        citations.append(Citation.of(n, c, s.start, s.end, s.text, doc_text[c.doc]))
         parts.append(f"{display_sentence(s, script, attributed)} [{n}]")
         attributed.add((c.doc, c.article))
     # from the best sentence itself, not what its quote carries on into (the next bullet's figures)

@@ -195,7 +195,8 @@ def _print_answer(ans: Answer) -> None:
         print("\nSources:")
         for c in ans.citations:
             meta = " · ".join(x for x in (c.title, c.source or "", (c.date or "")[:10]) if x)
-            print(f"[{c.n}] {meta}  ({c.doc}:{c.quote_start}-{c.quote_end})")
+            page = f" p. {c.page}" if c.page else ""
+            print(f"[{c.n}] {meta}  ({c.doc}{page}:{c.quote_start}-{c.quote_end})")
     t = ans.timings_ms
     if t:
         print(f"\n({t.get('total', 0):.0f} ms)", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from index.extract import page_at
 from index.types import Chunk
 
 
@@ -55,9 +56,12 @@ class Citation:
     quote: str
     quote_start: int
     quote_end: int
+    page: int | None = None  # the page of a PDF the quote starts on (1-based); None for text without pages
 
     @classmethod
-    def of(cls, n: int, chunk: Chunk, quote_start: int, quote_end: int, quote: str) -> Citation:
+    def of(
+        cls, n: int, chunk: Chunk, quote_start: int, quote_end: int, quote: str, doc_text: str = ""
+    ) -> Citation:
         """Cite ``quote`` (``doc_text[quote_start:quote_end]``) inside ``chunk``."""
         return cls(
             n=n,
@@ -71,6 +75,7 @@ class Citation:
             quote=quote,
             quote_start=quote_start,
             quote_end=quote_end,
+            page=page_at(doc_text, quote_start),
         )
 
     def to_dict(self) -> dict[str, Any]:

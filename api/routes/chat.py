@@ -79,6 +79,7 @@ def _sources(answer: Answer, base_url: str) -> tuple[list[str], list[dict[str, A
                 "end": c.end,
                 "quote_start": c.quote_start,
                 "quote_end": c.quote_end,
+                "page": c.page,
             }
         )
     return urls, results

@@ -17,6 +17,7 @@ from api.schemas import (
 )
 from index.build import check_doc_id
 from index.errors import InputError
+from index.extract import EXTRACTED_SUFFIXES, extract_text, suffix_of
 
 router = APIRouter(tags=["documents"])
 
@@ -58,7 +59,7 @@ def get_document(
     dependencies=[WriteAccess],
 )
 def upload_document(
-    file: Annotated[UploadFile, File(description="a UTF-8 .txt or .md file")],
+    file: Annotated[UploadFile, File(description="a UTF-8 .txt or .md file, or a .pdf, .docx or .html file")],
     engine: EngineDep,
     settings: SettingsDep,
     jobs: JobsDep,
@@ -75,10 +76,13 @@ def upload_document(
             status_code=413,
             detail=f"the upload is larger than {settings.max_upload_bytes} bytes (RAG_MAX_UPLOAD_BYTES)",
         )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{name} is not UTF-8 text (byte {e.start} is invalid)") from None
+    if suffix_of(name) in EXTRACTED_SUFFIXES:
+        text = extract_text(name, data)  # a PDF without a text layer, a damaged file: a 4xx that says so
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"{name} is not UTF-8 text (byte {e.start} is invalid)") from None
     if "\x00" in text:
         raise InputError(f"{name} looks binary (it contains NUL characters)")
     if not text.strip():

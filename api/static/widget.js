@@ -19,7 +19,7 @@
       conversation: "Conversation", question: "Your question", send: "Send",
       placeholder: "Ask a question…", hint: "Enter sends; Shift+Enter adds a line.",
       you: "You", bot: "Assistant", thinking: "Searching the documents…", sources: "Sources",
-      cite: "Source {n}: {t}", readAs: "Read as:", abstain: "The documents don't answer this question, so I won't guess.",
+      cite: "Source {n}: {t}", readAs: "Read as:", page: "p. {p}", abstain: "The documents don't answer this question, so I won't guess.",
       unreachable: "Can't reach the service. Check that it is running and try again.",
       error: "The service returned an error: {m}", incomplete: "the answer stopped before it was complete.",
       back: "Back to the conversation", passage: "Passage", loading: "Loading the passage…",
@@ -31,7 +31,7 @@
       conversation: "对话", question: "你的问题", send: "发送",
       placeholder: "输入问题…", hint: "Enter 发送，Shift+Enter 换行。",
       you: "你", bot: "助手", thinking: "正在检索文档…", sources: "来源",
-      cite: "来源 {n}：{t}", readAs: "理解为：", abstain: "文档中没有这个问题的答案，因此不作猜测。",
+      cite: "来源 {n}：{t}", readAs: "理解为：", page: "第{p}页", abstain: "文档中没有这个问题的答案，因此不作猜测。",
       unreachable: "无法连接到服务。请确认服务正在运行，然后重试。",
       error: "服务返回错误：{m}", incomplete: "回答在完成前中断。",
       back: "返回对话", passage: "原文", loading: "正在加载原文…",
@@ -43,7 +43,7 @@
       conversation: "對話", question: "你的問題", send: "送出",
       placeholder: "輸入問題…", hint: "Enter 送出，Shift+Enter 換行。",
       you: "你", bot: "助理", thinking: "正在檢索文件…", sources: "來源",
-      cite: "來源 {n}：{t}", readAs: "理解為：", abstain: "文件中沒有這個問題的答案，因此不作猜測。",
+      cite: "來源 {n}：{t}", readAs: "理解為：", page: "第{p}頁", abstain: "文件中沒有這個問題的答案，因此不作猜測。",
       unreachable: "無法連線到服務。請確認服務正在執行，然後重試。",
       error: "服務傳回錯誤：{m}", incomplete: "回答在完成前中斷。",
       back: "返回對話", passage: "原文", loading: "正在載入原文…",
@@ -311,7 +311,7 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
   }
 
   const dateOf = (c) => (c.date ? String(c.date).slice(0, 10) : "");
-  const metaOf = (c) => [c.source, dateOf(c)].filter(Boolean).join(" · ");
+  const metaOf = (c) => [c.source, dateOf(c), c.page ? fmt(T.page, { p: c.page }) : ""].filter(Boolean).join(" · ");
 
   function render(msg, a) {
     const kids = [h("span", { class: "sr" }, T.bot + ": ")];

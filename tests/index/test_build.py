@@ -117,19 +117,19 @@ def test_collect_sources_errors(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(InputError, match="UTF-8"):
         collect_sources([bad])
-    pdf = tmp_path / "x.pdf"
+    pdf = tmp_path / "x.xlsx"
     pdf.write_bytes(b"%PDF")
     with pytest.raises(InputError, match="unsupported"):
         collect_sources([pdf])
     d = tmp_path / "corpus"
     (d / "sub").mkdir(parents=True)
     (d / "sub" / "one.md").write_text("# One\n\nhello", encoding="utf-8")
-    (d / "skip.pdf").write_bytes(b"%PDF")
+    (d / "skip.xlsx").write_bytes(b"%PDF")
     assert [s.doc for s in collect_sources([d])] == ["sub/one.md"]
 
 
 @pytest.mark.parametrize(
-    "name", ["../x.txt", "/etc/passwd.txt", "a/../../b.txt", ".hidden.txt", "x.pdf", "", "a\\b.txt"]
+    "name", ["../x.txt", "/etc/passwd.txt", "a/../../b.txt", ".hidden.txt", "x.xlsx", "", "a\\b.txt"]
 )
 def test_check_doc_id_rejects(name: str) -> None:
     with pytest.raises(InputError):

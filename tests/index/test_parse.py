@@ -268,9 +268,9 @@ def test_read_document_missing(tmp_path: Path) -> None:
 
 
 def test_read_document_unsupported_type(tmp_path: Path) -> None:
-    p = tmp_path / "r.pdf"
+    p = tmp_path / "r.xlsx"
     p.write_bytes(b"%PDF-1.4")
-    with pytest.raises(InputError, match="unsupported file type '.pdf'"):
+    with pytest.raises(InputError, match="unsupported file type '.xlsx'"):
         read_document(p)
 
 

@@ -105,3 +105,18 @@ def test_ask_follow_up_reads_the_question_against_the_conversation(
     # without --follow-up a question starts a new conversation: nothing is carried over
     assert main(["ask", "那它的营收呢?", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["read_as"] is None
+
+
+def test_index_takes_a_pdf_and_ask_shows_the_page(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.index.test_extract import PAGE1, PAGE2, chinese_pdf, scanned_pdf
+
+    pdf = cli_env / "cmbi.pdf"
+    pdf.write_bytes(chinese_pdf([PAGE1, PAGE2]))
+    assert main(["index", str(pdf)]) == 0
+    capsys.readouterr()
+    assert main(["ask", "豆包大模型日均Tokens使用量达到多少?"]) == 0
+    assert "(cmbi.pdf p. 2:" in capsys.readouterr().out
+    scan = cli_env / "scan.pdf"
+    scan.write_bytes(scanned_pdf())
+    assert main(["index", str(scan)]) == 2
+    assert "no text layer" in capsys.readouterr().err
