@@ -133,6 +133,9 @@ class CitationOut(BaseModel):
     quote_start: int
     quote_end: int
     page: int | None = Field(default=None, description="the PDF page the quote starts on (1-based)")
+    provenance: str | None = Field(
+        default=None, description="'uploaded file x': the outlet the document names is the upload's own claim"
+    )
 
 
 class AnswerOut(BaseModel):
@@ -162,6 +165,10 @@ class DocumentOut(BaseModel):
     articles: int
     chunks: int
     titles: list[str]
+    origin: dict[str, str] | None = Field(
+        default=None,
+        description="how the document arrived: via corpus, path (rag index) or upload, with when and by whom",
+    )
 
 
 class JobOut(BaseModel):
@@ -273,6 +280,7 @@ class SearchResultOut(BaseModel):
     quote_start: int
     quote_end: int
     page: int | None = None
+    provenance: str | None = None
 
 
 class ChatCompletion(BaseModel):

@@ -66,6 +66,9 @@ class Source:
 
     doc: str
     text: str
+    # how it arrived: {"via": "corpus" | "path" | "upload", "path" | "file", "at", "by"}; recorded in
+    # the manifest and shown with the document, so an uploaded text's claimed outlet reads as a claim
+    origin: dict[str, str] | None = None
 
     @property
     def sha256(self) -> str:
@@ -91,7 +94,7 @@ class BuildReport:
         return bool(self.added or self.updated or self.removed)
 
 
-def collect_sources(paths: Sequence[Path]) -> list[Source]:
+def collect_sources(paths: Sequence[Path], via: str = "path") -> list[Source]:
     """Documents under ``paths``: a directory contributes every supported file below it (ids relative
     to it); a file contributes itself (id = its name). Explicitly named bad files are errors."""
     out: dict[str, Source] = {}
@@ -105,14 +108,18 @@ def collect_sources(paths: Sequence[Path]) -> list[Source]:
                 if any(part.startswith(".") for part in f.relative_to(p).parts):
                     continue
                 doc = f.relative_to(p).as_posix()
-                out[doc] = Source(doc, read_document(f))
+                out[doc] = Source(doc, read_document(f), _origin(via, f))
         else:
             if p.suffix.lower() not in SUPPORTED:
                 raise InputError(
                     f"{p}: unsupported file type {p.suffix or '(none)'}; supported: {supported_list()}"
                 )
-            out[p.name] = Source(p.name, read_document(p))
+            out[p.name] = Source(p.name, read_document(p), _origin(via, p))
     return list(out.values())
+
+
+def _origin(via: str, path: Path) -> dict[str, str]:
+    return {"via": via, "path": str(path.resolve()), "at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def check_doc_id(doc: str) -> str:
@@ -261,9 +268,13 @@ def build_index(
     with _writer_lock(index_dir):
         prev_gen = None if rebuild else current_generation(index_dir)
         prev: dict[str, _DocRows] = {}
+        origins: dict[str, dict[str, str]] = {}
         if prev_gen is not None:
             manifest = read_manifest(prev_gen)
             check_manifest(manifest, embedder.model_id, embedder.dim, params, index_dir)
+            origins.update(
+                {d: m["origin"] for d, m in manifest.get("documents", {}).items() if m.get("origin")}
+            )
             db = _connect(prev_gen / "chunks.sqlite")
             try:
                 prev = _load_doc_rows(db)
@@ -290,6 +301,8 @@ def build_index(
             )
             todo.append((src.doc, rows))
             (report.updated if old is not None else report.added).append(src.doc)
+            if src.origin:
+                origins[src.doc] = src.origin
 
         if not report.changed and prev_gen is not None:
             report.generation = prev_gen.name
@@ -360,7 +373,7 @@ def build_index(
         for d, rows in todo:
             docs[d] = rows
 
-        report.generation = _write_generation(index_dir, docs, embedder, store, params)
+        report.generation = _write_generation(index_dir, docs, embedder, store, params, origins)
         _fill_counts(report, docs)
         _prune_generations(index_dir, keep={report.generation, prev_gen.name if prev_gen else ""})
     report.seconds = time.perf_counter() - t0
@@ -373,7 +386,12 @@ def _fill_counts(report: BuildReport, docs: dict[str, _DocRows]) -> None:
 
 
 def _write_generation(
-    index_dir: Path, docs: dict[str, _DocRows], embedder: Embedder, store: str, params: ChunkParams
+    index_dir: Path,
+    docs: dict[str, _DocRows],
+    embedder: Embedder,
+    store: str,
+    params: ChunkParams,
+    origins: dict[str, dict[str, str]],
 ) -> str:
     n = 1 + max((int(p.name[4:]) for p in index_dir.glob("gen-*") if p.name[4:].isdigit()), default=0)
     name = f"gen-{n:06d}"
@@ -437,6 +455,7 @@ def _write_generation(
             "chunking": params.to_dict(),
             "documents": {
                 d: {"sha256": r.sha256, "chars": len(r.text), "chunks": len(r.chunks)}
+                | ({"origin": origins[d]} if d in origins else {})
                 for d, r in sorted(docs.items())
             },
             "chunks": len(ids),

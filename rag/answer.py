@@ -17,7 +17,7 @@ from index.lexical import gloss_tokens
 from index.lexicon import Lexicon, english_stems
 from index.normalize import detect_lang, is_traditional, normalize, tokenize
 from index.types import Chunk
-from rag.lead import lead_line, to_traditional
+from rag.lead import Figure, asked_figure, figures, lead_line, to_traditional
 from rag.query import Query
 from rag.types import Answer, Citation, Hit
 
@@ -66,6 +66,9 @@ class AnswerParams:
     # almost no multi-part questions), not fitted on any benchmark item.
     min_part_cover: float = 0.5
     extend_chars: int = 200  # carry a quote on into the following sentences of its chunk, up to this length
+    # another article's figure is a conflict only from a sentence covering this share of what the best
+    # one covers (set by hand, not fitted: the calibration set has no conflicting sources)
+    conflict_coverage: float = 0.8
     constrained_ratio: float = 0.85  # ... or when evidence meeting its year/unit scores below this share
     # (a Chinese question quoted from English text leaves that share to the confidence model)
     # the answer's confidence: a logistic model over ``evidence_features`` (answerable against near-miss
@@ -561,7 +564,10 @@ def compose(
     lexicon: Lexicon | None,
     stats: CorpusStats,
     params: AnswerParams | None = None,
+    uploaded: Container[str] = frozenset(),
 ) -> Answer:
+    """The cited answer, or an abstention. ``uploaded`` are the documents that came in by upload:
+    the outlet such a text names is its own claim, and the answer says so."""
     p = params or AnswerParams()
     ranked = score_sentences(query, hits, doc_text, lexicon, stats, p)
     df_text, n_chunks = stats.df_text, stats.size
@@ -650,6 +656,9 @@ def compose(
         out = abstain(query.text, hits)
         out.confidence, out.features = conf, features
         return out
+    conflict = None if query.multipart else _conflicting(query, best, sentences, off_topic, p)
+    if conflict is not None and not any(_overlap(conflict[0], c) for c in chosen):
+        chosen.append(_extend(conflict[0], doc_text[conflict[0].chunk.doc], p.extend_chars, off_topic))
     citations: list[Citation] = []
     parts: list[str] = []
     attributed: set[tuple[str, int]] = set()
@@ -658,8 +667,12 @@ def compose(
         n = len(citations) + 1
         c = s.chunk
         citations.append(Citation.of(n, c, s.start, s.end, s.text, doc_text[c.doc]))
-        parts.append(f"{display_sentence(s, script, attributed)} [{n}]")
+        if c.doc in uploaded:
+            citations[-1].provenance = f"uploaded file {c.doc}"
+        parts.append(f"{display_sentence(s, script, attributed, c.doc in uploaded)} [{n}]")
         attributed.add((c.doc, c.article))
+    if conflict is not None:
+        parts.append(_conflict_note(conflict, best, chosen, script))
     # from the best sentence itself, not what its quote carries on into (the next bullet's figures)
     # (none for a question asking several things: one figure would answer only one of them)
     lead = (
@@ -684,7 +697,9 @@ def compose(
 _MARKUP = re.compile(r"\*\*|</?b>|^\s*[*•]\s+|\s+\*\s+")
 
 
-def display_sentence(s: Sentence, script: str, attributed: set[tuple[str, int]]) -> str:
+def display_sentence(
+    s: Sentence, script: str, attributed: set[tuple[str, int]], uploaded: bool = False
+) -> str:
     """The sentence as shown in an answer: markup and the source's own ``[n]`` marks removed; a
     table row preceded by its caption (a bare row means little); the first sentence from an article
     attributed to its outlet and date, which a reader needs to weigh the claim."""
@@ -694,10 +709,67 @@ def display_sentence(s: Sentence, script: str, attributed: set[tuple[str, int]])
     if "\n" in c.context and "\t" in s.text:
         caption = c.context.split("\n")[1]
         text = f"{caption}: {text}"
-    if (c.doc, c.article) not in attributed and (c.source or c.date):
+    if (c.doc, c.article) not in attributed and (c.source or c.date or uploaded):
         who = " ".join(x for x in (c.source or f"“{c.title}”", f"({c.date[:10]})" if c.date else "") if x)
+        if uploaded:
+            # whoever uploads a text can write any outlet's name into it: the outlet is its claim
+            who = f"{who}, per uploaded file {c.doc}" if script == "en" else f"{who}(上传文件 {c.doc})"
         text = f"According to {who}: {text}" if script == "en" else f"据{who}:{text}"
     return text
+
+
+def _conflicting(
+    query: Query,
+    best: Sentence,
+    sentences: list[Sentence],
+    off_topic: Callable[[str], bool],
+    p: AnswerParams,
+) -> tuple[Sentence, str, str] | None:
+    """Another article's sentence that meets the question's constraints, is about as relevant as the
+    best one's chunk-mates, and states a different figure of the kind asked (an amount, a share)
+    where the best states one: the sources disagree, and the reader must see both. Returns it with
+    the two figures as rendered for the question ("US$115–135 billion", "US$1 billion")."""
+    kind = asked_figure(query.text)
+    if kind not in ("money", "percent"):
+        return None
+    given = {f.rendered["en"] for f in figures(query.text)}
+
+    def stated(text: str) -> dict[str, Figure]:
+        return {
+            f.rendered["en"]: f for f in figures(text) if f.kind == kind and f.rendered["en"] not in given
+        }
+
+    mine = stated(best.text)
+    if len(mine) != 1:
+        return None
+    for s in sentences:
+        if s.score < p.keep_ratio_same_chunk * best.score:
+            break
+        if (s.chunk.doc, s.chunk.article) == (best.chunk.doc, best.chunk.article) or off_topic(s.text):
+            continue
+        # the same period and measure: the years asked stated in the sentence itself (an article's
+        # date is not the period of every figure in it: a quarter's capex is not the year's guidance),
+        # and nearly as much of the question covered as by the best sentence
+        if any(y not in s.text for y in query.years) or s.coverage < p.conflict_coverage * best.coverage:
+            continue
+        theirs = stated(s.text)
+        if len(theirs) == 1 and theirs.keys() != mine.keys():
+            lang = "en" if question_script(query.text) == "en" else "zh"
+            return s, next(iter(mine.values())).rendered[lang], next(iter(theirs.values())).rendered[lang]
+    return None
+
+
+def _conflict_note(
+    conflict: tuple[Sentence, str, str], best: Sentence, chosen: list[Sentence], script: str
+) -> str:
+    other, mine, theirs = conflict
+    n_best = next(i for i, c in enumerate(chosen, 1) if _overlap(best, c))
+    n_other = next(i for i, c in enumerate(chosen, 1) if _overlap(other, c))
+    if script == "en":
+        return f"Note: the sources disagree: [{n_best}] states {mine}, [{n_other}] states {theirs}."
+    if script == "zh-Hant":
+        return f"注意:來源說法不一:[{n_best}] 稱 {to_traditional(mine)},[{n_other}] 稱 {to_traditional(theirs)}。"
+    return f"注意:来源说法不一:[{n_best}] 称 {mine},[{n_other}] 称 {theirs}。"
 
 
 def _extend(s: Sentence, text: str, limit: int, off_topic: Callable[[str], bool] | None = None) -> Sentence:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ class Engine:
         _ = eng.lexicon  # load at startup, not on the first question
         missing = current_generation(settings.index_dir) is None
         if (sync_corpus or (sync_corpus is None and missing)) and settings.corpus.exists():
-            eng.index_paths([settings.corpus], progress=progress)
+            eng.index_paths([settings.corpus], progress=progress, via="corpus")
         eng.reload()
         # the segmenter's dictionaries and the snapshot's pinyin index load on first use: a second
         # or more that belongs at startup, not in the first user's answer time
@@ -187,9 +188,11 @@ class Engine:
         return report
 
     def index_paths(
-        self, paths: list[Path], progress: bool | ProgressFn = False, rebuild: bool = False
+        self, paths: list[Path], progress: bool | ProgressFn = False, rebuild: bool = False, via: str = "path"
     ) -> BuildReport:
-        sources = collect_sources(paths)
+        """Index files and directories; ``via`` records how they arrived ("corpus": the configured
+        corpus, "path": named to ``rag index``)."""
+        sources = collect_sources(paths, via)
         with self._write_lock:
             report = self._build(sources, progress=progress, rebuild=rebuild)
             if report.changed or self._snapshot is None or rebuild:
@@ -202,8 +205,14 @@ class Engine:
         doc = check_doc_id(name)
         if not text.strip():
             raise InputError(f"{doc}: the document is empty")
+        origin = {
+            "via": "upload",
+            "file": doc,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "by": "API key" if self.settings.api_key else "anonymous (no RAG_API_KEY)",
+        }
         with self._write_lock:
-            self._build([Source(doc, text)], progress=progress or False)
+            self._build([Source(doc, text, origin)], progress=progress or False)
             self._swap()
         return self.document_info(doc)
 
@@ -233,6 +242,7 @@ class Engine:
             articles=r.articles,
             chunks=r.chunks,
             titles=r.titles,
+            origin=self.snapshot.manifest.get("documents", {}).get(doc, {}).get("origin"),
         )
 
     def document_text(self, doc: str) -> str:
@@ -306,7 +316,7 @@ class Engine:
         t1 = time.perf_counter()
         texts = {h.chunk.doc: snap.documents[h.chunk.doc].text for h in hits}
         if hits:
-            ans = compose(q, hits, texts, self.lexicon, snap, self.answer_params)
+            ans = compose(q, hits, texts, self.lexicon, snap, self.answer_params, uploaded(snap))
         else:
             ans = abstain(q.text, hits)
         t2 = time.perf_counter()
@@ -359,6 +369,12 @@ class Engine:
         for i, line in enumerate(ans.text.split("\n")):
             yield ("\n" if i else "") + line
         yield ans
+
+
+def uploaded(snap: IndexSnapshot) -> frozenset[str]:
+    """The documents of a snapshot that came in by upload (their origin in the manifest)."""
+    docs = snap.manifest.get("documents", {})
+    return frozenset(d for d, m in docs.items() if (m.get("origin") or {}).get("via") == "upload")
 
 
 def _ms(seconds: float) -> float:

@@ -57,6 +57,7 @@ class Citation:
     quote_start: int
     quote_end: int
     page: int | None = None  # the page of a PDF the quote starts on (1-based); None for text without pages
+    provenance: str | None = None  # "uploaded file x.txt": the outlet it names is the upload's own claim
 
     @classmethod
     def of(
@@ -154,9 +155,11 @@ class DocumentInfo:
     articles: int
     chunks: int
     titles: tuple[str, ...] = ()
+    origin: dict[str, str] | None = None  # how it arrived (see ``index.build.Source``)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "origin": self.origin,
             "id": self.doc,
             "chars": self.chars,
             "sha256": self.sha256,

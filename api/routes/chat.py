@@ -80,6 +80,7 @@ def _sources(answer: Answer, base_url: str) -> tuple[list[str], list[dict[str, A
                 "quote_start": c.quote_start,
                 "quote_end": c.quote_end,
                 "page": c.page,
+                "provenance": c.provenance,
             }
         )
     return urls, results

@@ -311,7 +311,8 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
   }
 
   const dateOf = (c) => (c.date ? String(c.date).slice(0, 10) : "");
-  const metaOf = (c) => [c.source, dateOf(c), c.page ? fmt(T.page, { p: c.page }) : ""].filter(Boolean).join(" · ");
+  const metaOf = (c) => [c.source, dateOf(c), c.page ? fmt(T.page, { p: c.page }) : "", c.provenance || ""]
+    .filter(Boolean).join(" · ");
 
   function render(msg, a) {
     const kids = [h("span", { class: "sr" }, T.bot + ": ")];
