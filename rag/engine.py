@@ -83,6 +83,7 @@ class Engine:
         self._snapshot: IndexSnapshot | None = None
         self._write_lock = threading.Lock()
         self._pinyin: dict[str, tuple[NameIndex, NameIndex, NameIndex]] = {}
+        self._uploaded: dict[str, frozenset[str]] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -269,6 +270,14 @@ class Engine:
         pinyin, sound, english = self._name_indexes(snap)
         return analyze(q, self.lexicon, pinyin, sound_index=sound, english_sound_index=english)
 
+    def _uploads(self, snap: IndexSnapshot) -> frozenset[str]:
+        """The snapshot's uploaded documents, read from its manifest once per generation, not per answer."""
+        docs = self._uploaded.get(snap.generation)
+        if docs is None:
+            docs = uploaded(snap)
+            self._uploaded = {snap.generation: docs}  # one set per live snapshot
+        return docs
+
     def _name_indexes(self, snap: IndexSnapshot) -> tuple[NameIndex, NameIndex, NameIndex]:
         """The corpus's words by pinyin reading and by the sound of a transliterated name, Chinese
         (for English questions) and English (for Chinese ones)."""
@@ -316,7 +325,7 @@ class Engine:
         t1 = time.perf_counter()
         texts = {h.chunk.doc: snap.documents[h.chunk.doc].text for h in hits}
         if hits:
-            ans = compose(q, hits, texts, self.lexicon, snap, self.answer_params, uploaded(snap))
+            ans = compose(q, hits, texts, self.lexicon, snap, self.answer_params, self._uploads(snap))
         else:
             ans = abstain(q.text, hits)
         t2 = time.perf_counter()

@@ -126,3 +126,11 @@ def copy_corpus(src: Path, dst: Path, names: list[str]) -> Path:
     for n in names:
         shutil.copyfile(src / n, dst / n)
     return dst
+
+
+@pytest.fixture
+def writable(make_engine: EngineFactory) -> Iterator[tuple[TestClient, Engine]]:
+    """A client over a private engine that tests may write to (uploads, deletes), with that engine."""
+    engine = make_engine()
+    with TestClient(create_app(engine.settings, engine)) as c:
+        yield c, engine

@@ -14,13 +14,6 @@ NEW_DOC = (
 )
 
 
-@pytest.fixture
-def writable(make_engine):
-    engine = make_engine()
-    with TestClient(create_app(engine.settings, engine)) as c:
-        yield c, engine
-
-
 def _search_docs(c: TestClient, query: str) -> list[str]:
     r = c.post("/search", json={"query": query, "k": 10})
     assert r.status_code == 200

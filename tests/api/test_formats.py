@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from tests.index.test_extract import PAGE1, PAGE2, PAGE_HTML, chinese_pdf, scanned_pdf, word_file
-
-
-@pytest.fixture
-def writable(make_engine):
-    engine = make_engine()
-    with TestClient(create_app(engine.settings, engine)) as c:
-        yield c, engine
 
 
 def test_a_chinese_pdf_is_answered_with_the_page_and_the_exact_quote(writable):
