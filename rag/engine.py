@@ -39,6 +39,7 @@ from index.lexicon import (
 from index.snapshot import IndexSnapshot, load_snapshot
 from rag.answer import AnswerParams, abstain, compose
 from rag.batch import Gated, PriorityGate, QueryBatcher
+from rag.deltas import deltas
 from rag.followup import read_in_context
 from rag.query import Query, analyze
 from rag.retrieve import FusionWeights
@@ -361,23 +362,37 @@ class Engine:
     def ask_stream(
         self, question: str, filters: Filters | None = None, history: Sequence[str] = ()
     ) -> Iterator[str | Answer]:
-        """Text deltas, then the final Answer (whose text is authoritative)."""
+        """Text deltas, then the final Answer; the deltas joined are its content ("Read as: ...\n"
+        for a follow-up, then its text), so a front end may show them as final as they come.
+
+        Not a generator: retrieval and the extractive answer happen in this call, so bad input raises
+        here, before a front end has started its response, and the stream's first delta goes out as
+        soon as the answer is chosen. Extractive text is final when composed and streams in small
+        pieces at once; an LLM's reply streams sentence by sentence as each passes verification
+        (``rag.generate.llm_answer_stream``).
+        """
         ans = self._read_extractive(question, filters, history)
         if self.llm is not None and ans.hits:
-            from rag.generate import llm_answer_stream
+            return self._llm_stream(question, ans)
+        return _extractive_stream(ans)
 
-            for item in llm_answer_stream(
-                ans.read_as or question.strip(), ans.hits, ans, self.llm, self.settings
-            ):
-                if isinstance(item, Answer):
-                    item.question, item.read_as = ans.question, ans.read_as
-                yield item
-            return
+    def _llm_stream(self, question: str, ans: Answer) -> Iterator[str | Answer]:
+        from rag.generate import llm_answer_stream
+
         if ans.read_as:
-            yield f"Read as: {ans.read_as}\n"
-        for i, line in enumerate(ans.text.split("\n")):
-            yield ("\n" if i else "") + line
-        yield ans
+            yield from deltas(f"Read as: {ans.read_as}\n")
+        for item in llm_answer_stream(
+            ans.read_as or question.strip(), ans.hits, ans, self.llm, self.settings
+        ):
+            if isinstance(item, Answer):
+                item.question, item.read_as = ans.question, ans.read_as
+            yield item
+
+
+def _extractive_stream(ans: Answer) -> Iterator[str | Answer]:
+    # the lead line and the quotes in text order: the reading of a follow-up, the lead line, the quotes
+    yield from deltas((f"Read as: {ans.read_as}\n" if ans.read_as else "") + ans.text)
+    yield ans
 
 
 def uploaded(snap: IndexSnapshot) -> frozenset[str]:

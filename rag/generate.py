@@ -10,7 +10,8 @@ language. Its reply is therefore checked before anyone sees it as the answer:
 * the remaining reply must be written in the question's script (Han for Chinese, Latin for English).
 
 If the LLM fails, times out, or nothing survives the checks, the extractive answer is returned
-instead: the LLM can improve an answer but never make the service worse than extractive.
+instead: the LLM can improve an answer but never make the service worse than extractive. Streamed,
+each sentence goes out once it passes these checks, and only then (``llm_answer_stream``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import tiktoken
 
 from index.errors import UpstreamError
 from index.types import Chunk
+from rag.deltas import deltas
 from rag.figures import _REF_RE, _figures, _passage_values, unsupported_figures
 from rag.llm import LLMClient, Message
 from rag.settings import Settings
@@ -336,16 +338,27 @@ def _has_content(text: str) -> bool:
 # ------------------------------------------------------------------------------------------------ answer
 
 
-def _accept(question: str, verified: Verified) -> bool:
+def _rejection(question: str, verified: Verified) -> str | None:
+    """Why a verified reply cannot be the answer, or None: the whole reply's checks, beyond its sentences'."""
+    if not (verified.text and verified.citations):
+        return "nothing verifiable left"
+    if not same_language(question, verified.text):
+        return "not in the question's language"
+    return None
+
+
+def _log_dropped(verified: Verified) -> None:
     if verified.dropped:
         log.info(
             "LLM reply: dropped %d unverified sentence(s): %r", len(verified.dropped), verified.dropped[:3]
         )
-    if not (verified.text and verified.citations):
-        log.info("LLM reply: nothing verifiable left; using the extractive answer")
-        return False
-    if not same_language(question, verified.text):
-        log.info("LLM reply: not in the question's language; using the extractive answer")
+
+
+def _accept(question: str, verified: Verified) -> bool:
+    _log_dropped(verified)
+    why = _rejection(question, verified)
+    if why:
+        log.info("LLM reply: %s; using the extractive answer", why)
         return False
     return True
 
@@ -393,37 +406,95 @@ def llm_answer(
     return _llm_result(fallback, verified, ms) if _accept(question, verified) else _fell_back(fallback, ms)
 
 
+# what may still follow a finished sentence and belong to it: whitespace, a citation marker being written
+_PENDING_RE = re.compile(r"[\s\[\]【】［］^\d,，、]*")
+
+
+def complete_sentences(reply: str) -> str:
+    """The start of the (normalised) reply that the rest of it can no longer change: whole sentences.
+
+    The last sentence may go on ("$115" may become "$115-135 billion [1]."), and so may the one before
+    text that can still become its citation marker ("... billion. [1" ): a marker written after the
+    full stop belongs to the sentence before (``split_sentences``). So the sentences returned are
+    those ``verify_reply`` will see in the whole reply, and it verifies them the same way.
+    """
+    parts = split_sentences(normalize_reply(reply))
+    n = len(parts) - 1
+    if n > 0 and _PENDING_RE.fullmatch(parts[-1]):
+        n -= 1
+    return "".join(parts[: max(n, 0)])
+
+
 def llm_answer_stream(
     question: str, hits: list[Hit], fallback: Answer, client: LLMClient, settings: Settings
 ) -> Iterator[str | Answer]:
-    """Text deltas as the LLM produces them, then the final (verified) ``Answer``.
+    """Verified text in small deltas while the LLM writes, then the final ``Answer``, whose text is
+    exactly the deltas joined.
 
-    The deltas are the raw reply: the final Answer's text is authoritative and replaces them (it may
-    have lost sentences or been replaced by the extractive answer). If the LLM fails before saying
-    anything, the extractive text is streamed as one delta instead.
+    A stream cannot take text back (neither SSE nor the OpenAI protocol can), so nothing unverified
+    is sent: each time a sentence of the reply is complete, the reply so far goes through the checks
+    the whole reply gets (``verify_reply``, then ``_accept``'s: something cited, the question's
+    language) and what passed and was not yet sent goes out. A sentence that fails (an uncited one, a
+    figure its passage lacks) is never sent. At the end:
+
+    * the whole reply, verified and accepted, extends what was sent: the rest is sent, and the LLM
+      answer is the answer, as ``llm_answer`` would return it;
+    * nothing was sent (the LLM failed, nothing survived the checks, the wrong language): the
+      extractive answer is streamed and is the answer;
+    * something was sent but the end does not extend it (the LLM failed or was cut off midway, or
+      its later sentences tip the whole reply into another language): the answer is the verified
+      sentences already sent, with their citations, and nothing more is sent. The reader has seen
+      them, each is verified, and an answer different from what they saw would be worse than a
+      shorter one; the extractive answer cannot be appended either, since it would repeat the
+      claims in other words.
     """
     if fallback.abstained or not hits:
-        yield fallback.text
+        yield from deltas(fallback.text)
         yield fallback
         return
     messages, passages = build_messages(question, hits, settings)
     t0 = time.perf_counter()
-    parts: list[str] = []
+    reply, checked = "", ""
+    sent: Verified | None = None  # the verification of what was sent so far
     try:
         for delta in client.chat_stream(messages):
-            parts.append(delta)
-            yield delta
+            reply += delta
+            complete = complete_sentences(reply)
+            if complete == checked:
+                continue  # no sentence finished with this delta
+            checked = complete
+            v = verify_reply(complete, passages)
+            done = sent.text if sent else ""
+            if _rejection(question, v) is None and v.text.startswith(done):
+                yield from deltas(v.text[len(done) :])
+                sent = v
     except UpstreamError as e:
-        log.warning("LLM stream failed, using the extractive answer: %s", e)
-        if not parts:
-            yield fallback.text
-        yield _fell_back(fallback, (time.perf_counter() - t0) * 1000)
+        ms = (time.perf_counter() - t0) * 1000
+        if sent is None:
+            log.warning("LLM stream failed, using the extractive answer: %s", e)
+            yield from deltas(fallback.text)
+            yield _fell_back(fallback, ms)
+        else:
+            log.warning("LLM stream failed midway; the answer is the verified part already sent: %s", e)
+            yield _llm_result(fallback, sent, ms)
         return
     ms = (time.perf_counter() - t0) * 1000
-    verified = verify_reply("".join(parts), passages)
-    if _accept(question, verified):
-        yield _llm_result(fallback, verified, ms)
+    verified = verify_reply(reply, passages)
+    if sent is None:
+        if _accept(question, verified):
+            yield from deltas(verified.text)
+            yield _llm_result(fallback, verified, ms)
+        else:
+            yield from deltas(fallback.text)
+            yield _fell_back(fallback, ms)
         return
-    if not parts:
-        yield fallback.text
-    yield _fell_back(fallback, ms)
+    _log_dropped(verified)
+    why = _rejection(question, verified) or (
+        None if verified.text.startswith(sent.text) else "it does not extend the part already sent"
+    )
+    if why:
+        log.info("LLM reply: %s; the answer is the verified part already sent", why)
+        yield _llm_result(fallback, sent, ms)
+        return
+    yield from deltas(verified.text[len(sent.text) :])
+    yield _llm_result(fallback, verified, ms)

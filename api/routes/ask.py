@@ -40,21 +40,22 @@ def sse_event(event: str, data: Any) -> str:
 
 
 def answer_events(
-    first: str | Answer,
-    rest: Iterator[str | Answer],
+    items: Iterator[str | Answer],
     include_hits: bool,
     describe_error: Callable[[BaseException], tuple[int, str, str]],
 ) -> Iterator[str]:
-    """``delta`` events for text, ``done`` for the final Answer; a failure midway becomes ``error``."""
-    item: str | Answer | None = first
+    """``delta`` events for text, ``done`` for the final Answer; a failure midway becomes ``error``.
+
+    The deltas are final text (``Engine.ask_stream`` sends only what the answer keeps), so a client
+    may show them as they come; ``done`` then carries the answer, its citations and timings.
+    """
     try:
-        while item is not None:
+        for item in items:
             if isinstance(item, Answer):
                 yield sse_event("done", item.to_dict(include_hits=include_hits))
                 return
             if item:
                 yield sse_event("delta", {"text": item})
-            item = next(rest, None)
     except Exception as e:  # the response has started: report in-band, the status is already 200
         log.exception("answer stream failed")
         _, kind, message = describe_error(e)
@@ -74,11 +75,10 @@ def ask(body: AskRequest, request: Request, engine: EngineDep, settings: Setting
     filters = to_filters(body.filters)
     if not body.stream:
         return engine.ask(body.question, filters, body.history).to_dict(include_hits=body.include_hits)
+    # retrieval runs in this call, before the response starts: bad input still gets a JSON 4xx
     items = engine.ask_stream(body.question, filters, body.history)
-    # Retrieval runs before the first item: bad input still gets a JSON 4xx, not a broken stream.
-    first = next(items)
     return StreamingResponse(
-        answer_events(first, items, body.include_hits, request.app.state.describe_error),
+        answer_events(items, body.include_hits, request.app.state.describe_error),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )

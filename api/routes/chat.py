@@ -4,7 +4,9 @@ The last user message is the question; the user's earlier messages are the conve
 ("And Microsoft's?") is read against, and the reply then opens with how it was read ("Read as: ...").
 Citations ride along as Perplexity's API does: ``citations`` (one URL per ``[n]``, pointing
 at ``GET /documents/{id}?start=&end=`` for the quoted span) and ``search_results`` (title, url, date,
-plus the exact offsets). Streamed, they come in the last chunk, the one with ``finish_reason``.
+plus the exact offsets). Streamed, the reply comes in small deltas (a word, a few Chinese characters,
+a whole ``[n]``) as soon as it is final, and the citations in the last chunk, the one with
+``finish_reason``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from api.deps import EngineDep, SettingsDep, check_question, check_text
 from api.routes.ask import SSE_EVENT_SCHEMA, SSE_HEADERS
 from api.schemas import ERROR_RESPONSES, ChatCompletion, ChatRequest, ModelList, to_filters
 from index.errors import InputError
+from rag.deltas import deltas
 from rag.generate import count_tokens
 from rag.types import Answer
 
@@ -125,13 +128,10 @@ def chat_completions(body: ChatRequest, request: Request, engine: EngineDep, set
             "search_results": results,
             "abstained": answer.abstained,
         }
+    # retrieval runs in this call, before the response starts: bad input is still a JSON 4xx
     items = engine.ask_stream(question, filters, history)
-    first = next(items)  # retrieval happens here: bad input is still a JSON 4xx
-    # An LLM's streamed reply is verified only once complete, and this protocol cannot retract text:
-    # with an LLM, send the verified answer when it is ready; extractive text is final as it streams.
-    passthrough = engine.llm is None
     return StreamingResponse(
-        _chunks(first, items, body, cid, created, base, passthrough, request.app.state.describe_error),
+        _chunks(items, body, cid, created, base, request.app.state.describe_error),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )
@@ -148,37 +148,46 @@ def _chunk(cid: str, created: int, delta: dict[str, Any] | None, finish: str | N
 
 
 def _chunks(
-    first: str | Answer,
-    rest: Iterator[str | Answer],
+    items: Iterator[str | Answer],
     body: ChatRequest,
     cid: str,
     created: int,
     base: str,
-    passthrough: bool,
     describe_error: Callable[[BaseException], tuple[int, str, str]],
 ) -> Iterator[str]:
+    """The answer as ``chat.completion.chunk`` events: its text in small deltas, then a last chunk
+    with ``finish_reason`` and the sources.
+
+    This protocol cannot take text back, so every delta must be final: ``Engine.ask_stream`` sends
+    only text the answer keeps (an LLM's reply sentence by sentence, each once verified). Should the
+    final content still extend what was sent, the rest goes out before the last chunk.
+    """
     yield _chunk(cid, created, {"role": "assistant", "content": ""}, None)
     sent = ""
-    item: str | Answer | None = first
+    answer: Answer | None = None
     try:
-        while item is not None and not isinstance(item, Answer):
-            if passthrough and item:
+        for item in items:
+            if isinstance(item, Answer):
+                answer = item
+                break
+            if item:
                 sent += item
                 yield _chunk(cid, created, {"content": item}, None)
-            item = next(rest, None)
     except Exception as e:
         log.exception("chat stream failed")
         _, kind, message = describe_error(e)
         yield _data({"error": {"type": kind, "message": message}})
         return
-    if item is None:
+    if answer is None:
         yield _chunk(cid, created, {}, "stop")
         yield "data: [DONE]\n\n"
         return
-    answer = item
     content = _content(answer)
-    if content.startswith(sent) and content != sent:
-        yield _chunk(cid, created, {"content": content[len(sent) :]}, None)
+    if content.startswith(sent):
+        for piece in deltas(content[len(sent) :]):
+            yield _chunk(cid, created, {"content": piece}, None)
+    else:
+        log.error("chat stream: the final answer does not extend the text already sent")
     urls, results = _sources(answer, base)
     yield _chunk(cid, created, {}, "stop", citations=urls, search_results=results, abstained=answer.abstained)
     if body.stream_options and body.stream_options.include_usage:

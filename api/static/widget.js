@@ -11,6 +11,7 @@
   const ds = (script && script.dataset) || {};
   const API = (ds.api || new URL(".", (script && script.src) || location.href).href).replace(/\/+$/, "");
   const CONTEXT = 300; // characters shown either side of a quoted span
+  const READ_AS = "Read as: "; // how a streamed reply to a follow-up opens (its first line)
 
   const LABELS = {
     en: {
@@ -276,15 +277,30 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
       if (!(res.headers.get("content-type") || "").includes("text/event-stream")) {
         answer = await res.json();
       } else {
+        // Deltas are final text (the service streams only what the answer keeps): each is shown as it
+        // arrives; the "done" event's answer then replaces them, its [n] markers made into links.
         let live = null;
+        let pending = ""; // text not shown yet: the start of a follow-up's reading, still arriving
         for await (const [ev, data] of events(res)) {
           const d = JSON.parse(data);
           if (ev === "delta") {
+            pending += d.text || "";
             if (!live) {
+              // a follow-up's reply opens with "Read as: …\n": shown as render() shows it, once whole
+              if (pending.length < READ_AS.length && READ_AS.startsWith(pending)) continue;
+              let reading = null;
+              if (pending.startsWith(READ_AS)) {
+                const nl = pending.indexOf("\n");
+                if (nl < 0) continue;
+                reading = pending.slice(READ_AS.length, nl);
+                pending = pending.slice(nl + 1);
+              }
               live = h("div", { class: "text" });
-              msg.lastChild.replaceWith(live);
+              msg.lastChild.replaceWith(...(reading ? [h("p", { class: "readas" }, T.readAs + " " + reading)] : []),
+                live);
             }
-            live.append(d.text || "");
+            live.append(pending);
+            pending = "";
             scrollDown();
           } else if (ev === "done") {
             answer = d;
@@ -297,7 +313,7 @@ textarea:focus-visible{outline:2px solid var(--c);outline-offset:-1px}
       render(msg, answer);
       history.push(question);
     } catch (err) {
-      // Drop any streamed text: the final answer is the verified one, a partial stream is not.
+      // Drop any streamed text: an answer cut short may mislead, and its markers have no sources to link.
       const down = err instanceof TypeError; // fetch() failed: no answer from the network at all
       const text = down ? T.unreachable : fmt(T.error, { m: err.message });
       msg.replaceChildren(h("span", { class: "sr" }, T.bot + ": "), h("p", { class: "err", role: "alert" }, text));

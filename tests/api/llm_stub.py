@@ -1,7 +1,8 @@
 """A stand-in LLM server: a real HTTP server on loopback speaking the OpenAI chat-completions protocol.
 
 Tests script what it does next (a reply, an HTTP error, a stall longer than the client's timeout,
-a body that is not the protocol) and read back the requests it received.
+a body that is not the protocol, a streamed reply that pauses until the test lets it go on) and read
+back the requests it received.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ class Behaviour:
     garbage: bool = False
     stream_pieces: int = 4  # how many deltas a streamed reply is split into
     fail_after_pieces: int | None = None  # streamed: drop the connection after this many deltas
+    pieces: list[str] | None = None  # streamed: exactly these deltas (``text`` unused)
+    hold_after_pieces: int | None = None  # streamed: after this many deltas, wait for StubState.release
 
 
 @dataclass
 class StubState:
     script: Callable[[dict[str, Any]], Behaviour] = lambda req: Behaviour(text="stub reply [1].")
     requests: list[dict[str, Any]] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)  # lets a held stream go on
+    last_piece_sent: threading.Event = field(default_factory=threading.Event)  # a stream's last delta is out
 
     def reply(self, text: str, **kw: Any) -> None:
         self.script = lambda req: Behaviour(text=text, **kw)
@@ -115,11 +120,14 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
             self.end_headers()
-            for i, piece in enumerate(_pieces(b.text, b.stream_pieces)):
+            pieces = b.pieces if b.pieces is not None else _pieces(b.text, b.stream_pieces)
+            for i, piece in enumerate(pieces):
                 if b.fail_after_pieces is not None and i >= b.fail_after_pieces:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if i == b.hold_after_pieces:
+                    state.release.wait(timeout=20)
                 chunk = {
                     "id": "chatcmpl-stub",
                     "object": "chat.completion.chunk",
@@ -127,6 +135,8 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                 }
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
+                if i == len(pieces) - 1:
+                    state.last_piece_sent.set()
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
             self.close_connection = True

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.api.conftest import CORPUS
+from tests.rag.test_deltas import check_deltas
 
 Q = "What is Meta's 2026 capex guidance?"
 
@@ -60,6 +61,34 @@ def test_stream_sends_deltas_then_the_answer(client):
     done = events[-1][1]
     assert streamed == done["answer"]  # extractive: the streamed text is the final text
     assert done["answer"] == plain["answer"] and done["citations"] == plain["citations"]
+
+
+STREAMED = [
+    (Q, []),  # English, a Chinese quote, a lead line
+    ("Meta的2026年资本支出指引是多少？", []),  # Chinese, a lead line
+    ("Why did solar panel prices fall?", []),  # no lead line, an English quote
+    ("And Microsoft's?", [Q]),  # a follow-up: "Read as: ..." first
+    ("那微软呢?", ["Meta的2026年资本支出指引是多少？"]),
+    ("What is the boiling point of liquid nitrogen on Titan?", []),  # an abstention
+]
+
+
+@pytest.mark.parametrize(("question", "history"), STREAMED)
+def test_stream_is_the_answer_in_small_deltas_in_order(client, question, history):
+    plain = client.post("/ask", json={"question": question, "history": history}).json()
+    events = parse_sse(
+        client.post("/ask", json={"question": question, "history": history, "stream": True}).text
+    )
+    assert [k for k, _ in events] == ["delta"] * (len(events) - 1) + ["done"]
+    done = events[-1][1]
+    assert done["answer"] == plain["answer"] and done["citations"] == plain["citations"]
+    # the deltas joined are the content: the reading of a follow-up, then the answer
+    content = (f"Read as: {done['read_as']}\n" if done["read_as"] else "") + done["answer"]
+    lines = ["".join(line) for line in check_deltas([d["text"] for k, d in events[:-1]], content)]
+    if done["read_as"]:
+        assert lines.pop(0) == f"Read as: {done['read_as']}\n"  # first, before the lead line
+    if done["lead"]:
+        assert lines[0] == done["lead"] + "\n"  # then the lead line, before the quotes
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -8,6 +8,8 @@ import openai
 import pytest
 
 from tests.api.conftest import CORPUS
+from tests.api.test_ask import STREAMED
+from tests.rag.test_deltas import check_deltas
 
 Q = "What is Meta's 2026 capex guidance?"
 
@@ -149,3 +151,28 @@ def test_a_follow_up_is_read_against_the_earlier_user_messages(oai):
     stream = oai.chat.completions.create(model="bilingual-rag", messages=messages, stream=True)
     streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert streamed == content
+
+
+@pytest.mark.parametrize(("question", "history"), STREAMED)
+def test_stream_carries_the_answer_in_small_deltas(oai, client, question, history):
+    messages = []
+    for h in history:
+        messages += [{"role": "user", "content": h}, {"role": "assistant", "content": "..."}]
+    messages.append({"role": "user", "content": question})
+    plain = oai.chat.completions.create(model="m", messages=messages)
+    content = plain.choices[0].message.content
+    chunks = list(oai.chat.completions.create(model="m", messages=messages, stream=True))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    pieces = [c.choices[0].delta.content for c in chunks[1:] if c.choices and c.choices[0].delta.content]
+    lines = check_deltas(pieces, content)
+    if history:
+        assert "".join(lines[0]).startswith("Read as: ")
+    # one last chunk, with finish_reason and the sources, and no text
+    finals = [c for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finals == [chunks[-1]] and not chunks[-1].choices[0].delta.content
+    extra = chunks[-1].model_extra or {}
+    assert extra["abstained"] is (plain.model_extra or {})["abstained"]
+    if extra["abstained"]:
+        assert extra["citations"] == []
+    else:
+        _check_sources(extra, content, client)

@@ -1,21 +1,25 @@
 """The service with a local LLM configured: a stand-in OpenAI-protocol server on loopback replies well,
-cites badly, or fails; the service returns verified LLM answers or falls back to extractive ones."""
+cites badly, or fails; the service returns verified LLM answers or falls back to extractive ones, and
+streams each verified sentence while the LLM is still writing the next."""
 
 from __future__ import annotations
 
 import json
 
+import httpx
 import openai
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from rag.llm import OpenAICompatibleClient
-from tests.api.conftest import CORPUS
+from tests.api.conftest import CORPUS, live_server
 from tests.api.llm_stub import Behaviour, llm_stub
 
 Q = "What is Meta's 2026 capex guidance?"
 GOOD = "Meta guided 2026 capital expenditures of $115-135 billion [1]."
+UNSUPPORTED = "Analysts expect a further $40 billion in 2027 [1]."  # figures its passage lacks
+LATER = "The top end is nearly twice its 2025 capex [1]."
 
 
 @pytest.fixture
@@ -77,15 +81,14 @@ def test_partly_bad_reply_keeps_the_verified_part(llm_service):
     assert a["mode"] == "llm" and a["answer"] == GOOD
 
 
-def test_ask_stream_streams_the_reply_then_the_verified_answer(llm_service):
+def test_ask_stream_streams_only_the_verified_reply(llm_service):
     c, stub = llm_service
-    raw = GOOD + " An uncited claim."
-    stub.reply(raw, stream_pieces=5)
-    r = c.post("/ask", json={"question": Q, "stream": True})
-    events = _sse(r.text)
-    assert [k for k, _ in events] == ["delta"] * 5 + ["done"]
-    assert "".join(d["text"] for k, d in events if k == "delta") == raw
-    assert events[-1][1]["answer"] == GOOD and events[-1][1]["mode"] == "llm"
+    stub.reply(GOOD + " " + UNSUPPORTED + " An uncited claim.", stream_pieces=5)
+    events = _sse(c.post("/ask", json={"question": Q, "stream": True}).text)
+    assert [k for k, _ in events][-1] == "done" and len(events) > 2
+    deltas = [d["text"] for k, d in events if k == "delta"]
+    assert "".join(deltas) == GOOD == events[-1][1]["answer"] and events[-1][1]["mode"] == "llm"
+    assert not any("40" in d or "uncited" in d for d in deltas)
 
 
 def test_ask_stream_falls_back_when_the_llm_fails(llm_service):
@@ -98,13 +101,13 @@ def test_ask_stream_falls_back_when_the_llm_fails(llm_service):
 
 def test_chat_stream_sends_only_verified_text(llm_service):
     c, stub = llm_service
-    stub.reply(GOOD + " An uncited claim.", stream_pieces=5)
+    stub.reply(GOOD + " An uncited claim. " + UNSUPPORTED, stream_pieces=5)
     oai = openai.OpenAI(base_url=f"{c.base_url}/v1", api_key="x", http_client=c, max_retries=0)
     chunks = list(
         oai.chat.completions.create(model="m", messages=[{"role": "user", "content": Q}], stream=True)
     )
-    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    assert text == GOOD
+    pieces = [ch.choices[0].delta.content or "" for ch in chunks if ch.choices]
+    assert "".join(pieces) == GOOD and not any("40" in p for p in pieces)
     final = chunks[-1].model_extra or {}
     assert final["search_results"][0]["doc"] == "digest.txt"
     resp = oai.chat.completions.create(model="m", messages=[{"role": "user", "content": Q}])
@@ -119,3 +122,74 @@ def test_chinese_question_needs_a_chinese_reply(llm_service):
     stub.reply("Meta预计2026年资本支出在1150亿至1350亿美元之间[1]。")
     a = c.post("/ask", json={"question": q}).json()
     assert a["mode"] == "llm" and a["answer"] == "Meta预计2026年资本支出在1150亿至1350亿美元之间[1]。"
+
+
+# ------------------------------------------------------------------ streaming over a real connection
+
+
+@pytest.fixture
+def live_llm_service(make_engine):
+    """The service on a loopback port (TestClient collects a whole response before returning it) with
+    an LLM stub that stops after its first sentence until the test lets it go on."""
+    with llm_stub() as (url, stub):
+        engine = make_engine(llm_url=url, llm_model="stub-model", llm_timeout_s=30.0)
+        stub.script = lambda req: Behaviour(
+            pieces=[GOOD[:20], GOOD[20:] + " ", UNSUPPORTED[:30], UNSUPPORTED[30:] + " ", LATER],
+            hold_after_pieces=3,
+        )
+        with live_server(create_app(engine.settings, engine)) as base:
+            yield base, stub
+        stub.release.set()
+
+
+def _first_content_then_release(stub, texts) -> list[str]:
+    """The stream's texts; asserts the first arrived while the LLM stub was still holding its reply."""
+    out = []
+    for text in texts:
+        if text and not out:
+            assert not stub.last_piece_sent.is_set(), "the first text came only after the LLM had finished"
+            stub.release.set()
+        if text:
+            out.append(text)
+    assert stub.last_piece_sent.is_set()
+    return out
+
+
+def test_chat_streams_the_first_verified_sentence_before_the_llm_has_finished(live_llm_service):
+    base, stub = live_llm_service
+    oai = openai.OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0)
+    chunks = []
+
+    def texts():
+        for ch in oai.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": Q}], stream=True
+        ):
+            chunks.append(ch)
+            yield (ch.choices[0].delta.content or "") if ch.choices else ""
+
+    pieces = _first_content_then_release(stub, texts())
+    assert "".join(pieces) == f"{GOOD} {LATER}"  # the unsupported sentence between them never went out
+    assert not any("40" in p or "2027" in p for p in pieces)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert (chunks[-1].model_extra or {})["search_results"][0]["doc"] == "digest.txt"
+
+
+def test_ask_streams_the_first_verified_sentence_before_the_llm_has_finished(live_llm_service):
+    base, stub = live_llm_service
+    events: list[tuple[str, dict]] = []
+
+    def texts():
+        with httpx.stream("POST", f"{base}/ask", json={"question": Q, "stream": True}, timeout=30) as r:
+            block = ""
+            for line in r.iter_lines():
+                if line:
+                    block += line + "\n"
+                    continue
+                events.extend(_sse(block))
+                block = ""
+                kind, data = events[-1]
+                yield data["text"] if kind == "delta" else ""
+
+    pieces = _first_content_then_release(stub, texts())
+    assert "".join(pieces) == f"{GOOD} {LATER}" == events[-1][1]["answer"]
+    assert events[-1][0] == "done" and events[-1][1]["mode"] == "llm"

@@ -4,6 +4,8 @@ One server for the module, indexing a single seed file with the real model. The 
 from the demo page, ask the Meta capex question, follow a citation chip to the highlighted passage, get an
 abstention, get an API error, then stop the server and get the "unreachable" message. Screenshots of the
 answer and the opened citation at desktop and phone width go to docs/screenshots/ (shown in the README).
+One test runs its own in-process server with a stand-in LLM that pauses mid-reply, to see the answer
+appear while it streams.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from api.app import create_app
 from tests.api.browser_fixtures import (
     DESKTOP,
     PHONE,
@@ -26,6 +29,8 @@ from tests.api.browser_fixtures import (
     require_cjk_font,
     start_rag_serve,
 )
+from tests.api.conftest import live_server
+from tests.api.llm_stub import Behaviour, llm_stub, passage_number
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, Request, expect  # noqa: E402
@@ -286,6 +291,62 @@ def test_a_follow_up_is_read_against_the_conversation(
     expect(msg.locator(".readas")).to_have_text("Read as: What is Microsoft's 2026 capex guidance?")
     expect(msg.locator(".text")).to_contain_text("375亿")
     expect(msg.locator(".chip").first).to_be_visible()
+
+
+def test_the_answer_shows_while_it_streams(make_engine: Any, open_page: Callable[..., Page]) -> None:
+    """With an LLM that stops after its first sentence: the widget shows that sentence while the
+    answer is unfinished, then the whole answer with its markers as citation links."""
+    first = "Meta guided 2026 capital expenditures of $115-135 billion [1]."
+    then = "The top end is nearly twice its 2025 capex [1]."
+    with llm_stub() as (url, stub):
+        # the small test corpus and the fake embedder: no model to load, the LLM path is what counts
+        engine = make_engine(llm_url=url, llm_model="stub-model", llm_timeout_s=60.0)
+
+        def script(req: dict[str, Any]) -> Behaviour:
+            # cite the passage that holds the figures, whatever its number in this prompt
+            n = passage_number(req, "1150亿美元") or 99
+            a, b = first.replace("[1]", f"[{n}]"), then.replace("[1]", f"[{n}]")
+            return Behaviour(pieces=[a[:25], a[25:] + " ", b[:7], b[7:]], hold_after_pieces=3)
+
+        stub.script = script
+        try:
+            with live_server(create_app(engine.settings, engine)) as base:
+                page = open_page(DESKTOP)
+                page.goto(base + "/")
+                box = open_widget(page, LABELS["en"])
+                box.fill(META_Q)
+                box.press("Enter")
+                msg = widget(page, ".msg.bot").last
+                expect(msg.locator(".text")).to_have_text(first, timeout=30_000)
+                expect(msg).to_have_attribute("aria-busy", "true")
+                assert not stub.last_piece_sent.is_set()  # the LLM is still writing
+                expect(msg.locator(".chip")).to_have_count(0)  # markers become links with the final answer
+                stub.release.set()
+                expect(msg).to_have_attribute("aria-busy", "false", timeout=30_000)
+                expect(msg.locator(".text")).to_have_text(
+                    re.compile(r"^Meta guided .* twice its 2025 capex\s*1\.$")
+                )
+                expect(msg.locator(".chip")).to_have_count(2)
+                expect(msg.locator("ol .src")).to_have_count(1)
+                # a follow-up: its reading shows as a reading line while the answer streams
+                stub.release.clear()
+                stub.last_piece_sent.clear()
+                box.fill("And Microsoft's?")
+                box.press("Enter")
+                msg = widget(page, ".msg.bot").last
+                expect(msg.locator(".text")).to_have_text(first, timeout=30_000)
+                expect(msg.locator(".readas")).to_have_text(
+                    "Read as: What is Microsoft's 2026 capex guidance?"
+                )
+                expect(msg).to_have_attribute("aria-busy", "true")
+                stub.release.set()
+                expect(msg).to_have_attribute("aria-busy", "false", timeout=30_000)
+                expect(msg.locator(".readas")).to_have_text(
+                    "Read as: What is Microsoft's 2026 capex guidance?"
+                )
+                expect(msg.locator(".chip")).to_have_count(2)
+        finally:
+            stub.release.set()
 
 
 def test_unreachable_service_message(server: LiveServer, open_page: Callable[..., Page]) -> None:

@@ -1,13 +1,18 @@
-"""Engine document management: uploads are searchable at once, deletes disappear, reads survive."""
+"""Engine document management (uploads are searchable at once, deletes disappear, reads survive) and
+the answer stream (small pieces, in order, final as they come)."""
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Iterator
 
 import pytest
 
 from index.errors import InputError, NotFoundError
 from rag.engine import Engine
+from rag.types import Answer
+from tests.rag.test_deltas import check_deltas
 
 
 def test_add_then_search_then_delete(engine: Engine) -> None:
@@ -56,3 +61,73 @@ def test_reads_continue_during_an_update(engine: Engine) -> None:
             t.join()
     assert not errors
     assert len(engine.documents()) >= 7
+
+
+# ---------------------------------------------------------------------------------------- streaming
+
+STREAMED = [
+    ("What is Meta's 2026 capex guidance?", ()),  # English question, Chinese quote, a lead line
+    ("Meta预计2026年资本支出是多少?", ()),  # Chinese, a lead line
+    ("How much did Google Cloud revenue grow in 2Q25?", ()),  # English quote
+    ("And the backlog?", ("How much did Google Cloud revenue grow in 2Q25?",)),  # a follow-up: Read as
+    ("那黄金价格呢?", ("阶跃星辰融资多少?",)),  # a Chinese follow-up
+    ("阶跃星辰的团队来自哪里?", ()),  # not an amount: no lead line
+    ("What is the boiling point of liquid nitrogen on Titan?", ()),  # an abstention
+]
+
+
+def _content(a: Answer) -> str:
+    return (f"Read as: {a.read_as}\n" if a.read_as else "") + a.text
+
+
+def test_the_extractive_answer_streams_in_small_pieces_in_order(engine: Engine) -> None:
+    seen = {"lead": 0, "no lead": 0, "read_as": 0, "abstained": 0}
+    for question, history in STREAMED:
+        *parts, final = engine.ask_stream(question, history=history)
+        assert isinstance(final, Answer)
+        assert all(isinstance(p, str) for p in parts)
+        lines = check_deltas([p for p in parts if isinstance(p, str)], _content(final))
+        assert final.text == engine.ask(question, history=history).text
+        assert {"retrieve", "answer", "total"} <= final.timings_ms.keys()
+        # the reading of a follow-up first, then the lead line, then the quotes: each line whole
+        whole = ["".join(line) for line in lines]
+        if final.read_as:
+            assert whole.pop(0) == f"Read as: {final.read_as}\n"
+            seen["read_as"] += 1
+        if final.lead:
+            assert whole[0] == final.lead + "\n"
+        seen["abstained" if final.abstained else "lead" if final.lead else "no lead"] += 1
+    assert all(seen.values()), seen
+
+
+class _ScriptedLLM:
+    """An in-process LLM that records whether it was asked before the stream's first delta."""
+
+    model = "scripted"
+
+    def __init__(self, reply: str) -> None:
+        self.reply, self.asked = reply, 0
+
+    def chat(self, messages: list[dict[str, str]]) -> str:
+        return self.reply
+
+    def chat_stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        self.asked += 1
+        yield from re.findall(r"\S+\s*", self.reply)
+
+
+def test_retrieval_happens_in_the_call_and_the_reading_streams_before_the_llm(engine: Engine) -> None:
+    with pytest.raises(InputError):
+        engine.ask_stream("   ")  # raised by the call, before a front end starts its response
+    base = "How much did Google Cloud revenue grow in 2Q25?"
+    engine.llm = _ScriptedLLM(
+        "Google Cloud revenue grew 32% to $13.6 billion [1]. The backlog was $106 billion [2]."
+    )
+    stream = engine.ask_stream("And the backlog?", history=[base])
+    first = next(stream)
+    assert isinstance(first, str) and "Read as: ".startswith(first)
+    assert engine.llm.asked == 0  # the reading went out before the LLM was asked anything
+    *rest, final = stream
+    assert isinstance(final, Answer) and final.mode == "llm" and final.read_as
+    assert first + "".join(p for p in rest if isinstance(p, str)) == _content(final)
+    assert {"retrieve", "answer", "llm", "total"} <= final.timings_ms.keys()

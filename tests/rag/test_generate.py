@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from index.errors import UpstreamError
 from index.types import Chunk
 from rag.generate import (
     ENCODING,
     build_messages,
+    complete_sentences,
     count_tokens,
     llm_answer,
     llm_answer_stream,
+    normalize_reply,
     question_script,
     same_language,
     split_sentences,
@@ -21,6 +26,7 @@ from rag.llm import OpenAICompatibleClient
 from rag.settings import Settings
 from rag.types import Answer, Citation, Hit
 from tests.api.llm_stub import Behaviour, llm_stub
+from tests.rag.test_deltas import check_deltas
 
 DOC = "doc.txt"
 P1 = "Meta预计2026年资本支出将在1150亿美元至1350亿美元之间,最高位几乎是其2025年资本支出的两倍 [1]"
@@ -308,8 +314,142 @@ def test_abstention_is_kept_without_asking_the_llm(settings):
     with llm_stub() as (url, stub):
         fb = _fallback(Q_EN, abstained=True)
         assert llm_answer(Q_EN, HITS, fb, _client(url), settings) is fb
-        assert list(llm_answer_stream(Q_EN, HITS, fb, _client(url), settings)) == [fb.text, fb]
+        *parts, final = llm_answer_stream(Q_EN, HITS, fb, _client(url), settings)
+        assert final is fb
+        check_deltas(parts, fb.text)
         assert stub.requests == []
+
+
+# ------------------------------------------------------------------------------------------- streaming
+
+
+class ScriptedLLM:
+    """An in-process LLM whose streamed reply is ``pieces``; ``given`` counts the deltas handed out, so
+    a test sees how much of the reply the LLM had written when the answer stream sent something."""
+
+    model = "scripted"
+
+    def __init__(self, pieces: list[str], fail_after: int | None = None) -> None:
+        self.pieces, self.fail_after, self.given = pieces, fail_after, 0
+
+    def chat(self, messages):
+        return "".join(self.pieces)
+
+    def chat_stream(self, messages):
+        for p in self.pieces:
+            if self.fail_after is not None and self.given >= self.fail_after:
+                raise UpstreamError("the LLM at scripted stopped before finishing its reply")
+            self.given += 1
+            yield p
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\S+\s*", text)
+
+
+GOOD_1 = "Meta guided 2026 capex of $115-135 billion [1]."
+GOOD_2 = "Microsoft's quarterly capex rose 66% [2]."
+UNSUPPORTED = "Analysts expect a further $40 billion in 2027 [1]."  # neither figure is in passage 1
+
+
+def _stream(settings, pieces, question=Q_EN, fail_after=None):
+    llm = ScriptedLLM(pieces, fail_after)
+    items = list(llm_answer_stream(question, HITS, _fallback(question), llm, settings))
+    *parts, final = items
+    assert isinstance(final, Answer) and all(isinstance(p, str) for p in parts)
+    return parts, final
+
+
+def test_the_first_verified_sentence_streams_before_the_llm_has_finished(settings):
+    llm = ScriptedLLM(_words(f"{GOOD_1} {GOOD_2}"))
+    stream = llm_answer_stream(Q_EN, HITS, _fallback(Q_EN), llm, settings)
+    first = next(stream)
+    assert isinstance(first, str) and GOOD_1.startswith(first)
+    # the sentence was complete once the next one began: the LLM had not written the rest yet
+    assert llm.given == len(_words(GOOD_1)) + 1 < len(llm.pieces)
+    *rest, final = stream
+    assert isinstance(final, Answer) and final.mode == "llm"
+    assert first + "".join(rest) == final.text == f"{GOOD_1} {GOOD_2}"
+    assert [c.chunk_id for c in final.citations] == [CHUNKS[0].id, CHUNKS[1].id]
+
+
+def test_an_unverifiable_sentence_is_never_streamed(settings):
+    reply = f"{GOOD_1} {UNSUPPORTED} An uncited remark. {GOOD_2}"
+    for pieces in (_words(reply), list(reply), [reply]):  # word by word, character by character, at once
+        parts, final = _stream(settings, pieces)
+        assert final.mode == "llm" and final.text == f"{GOOD_1} {GOOD_2}"
+        check_deltas(parts, final.text)
+        assert not any("40" in p or "2027" in p or "remark" in p for p in parts)
+
+
+def test_the_stream_renumbers_markers_as_the_final_answer_does(settings):
+    reply = "Revenue passed $20 billion [3]. Meta's top end is about 135 billion [1][3]."
+    parts, final = _stream(settings, _words(reply))
+    assert "".join(parts) == final.text == verify_reply(reply, _passages(settings)).text
+    assert final.text == "Revenue passed $20 billion [1]. Meta's top end is about 135 billion [2][1]."
+
+
+def test_a_marker_after_the_full_stop_waits_for_the_sentence(settings):
+    # "... billion. [1]" and 【1】: the marker arrives after the sentence seemed finished
+    for reply, want in [
+        (f"Meta guided $115-135 billion. [1] {GOOD_2}", f"Meta guided $115-135 billion. [1] {GOOD_2}"),
+        (
+            "Meta预计2026年资本支出为1150亿至1350亿美元。【1】微软资本支出同比增长66%【2】。",
+            "Meta预计2026年资本支出为1150亿至1350亿美元。[1]微软资本支出同比增长66%[2]。",
+        ),
+    ]:
+        question = Q_ZH if "微软" in reply else Q_EN
+        parts, final = _stream(settings, list(reply), question)
+        assert final.mode == "llm" and final.text == want
+        check_deltas(parts, want, min_line=10)
+
+
+def test_complete_sentences_is_what_the_whole_reply_verifies_to(settings):
+    passages = _passages(settings)
+    replies = [
+        f"{GOOD_1} {UNSUPPORTED} {GOOD_2}",
+        "Meta guided $115-135 billion. [1] [2] Its 2025 capex was lower [1]. U.S. firms spend 66% more [2].",
+        "Meta预计2026年资本支出为1150亿至1350亿美元[1]。这一数字是2000亿美元[1]。没有引用的句子。微软增长66%【2】。",
+        f"{GOOD_1}\n\nSources:\n[1] 北美CSP资本开支指引乐观 (智通财经网, 2026-02-03)\n",
+    ]
+    for reply in replies:
+        final = verify_reply(reply, passages).text
+        sentences = [x.rstrip() for x in split_sentences(normalize_reply(reply))]
+        for i in range(len(reply) + 1):
+            done = complete_sentences(reply[:i])
+            got = [x.rstrip() for x in split_sentences(done)]
+            # whole sentences of the reply, markers after a full stop included ("billion. [1]")
+            assert got == sentences[: len(got)], (reply[:i], done)
+            assert final.startswith(verify_reply(done, passages).text), (reply[:i], done)
+        assert (
+            complete_sentences(reply).rstrip()
+            == "".join(split_sentences(normalize_reply(reply))[:-1]).rstrip()
+        )
+
+
+def test_a_reply_cut_off_after_a_verified_sentence_keeps_what_was_sent(settings):
+    pieces = _words(f"{GOOD_1} {GOOD_2}")
+    parts, final = _stream(settings, pieces, fail_after=len(pieces) - 2)
+    assert final.mode == "llm" and final.text == GOOD_1  # the second sentence never finished
+    assert "".join(parts) == GOOD_1
+    assert [c.chunk_id for c in final.citations] == [CHUNKS[0].id]
+    assert "llm" in final.timings_ms
+
+
+def test_a_reply_that_ends_in_another_language_keeps_what_was_sent(settings):
+    # each sentence is supported, the first one alone is English; the whole reply reads as Chinese
+    chinese = "Meta预计2026年资本支出将在1150亿美元至1350亿美元之间,最高位几乎是其2025年资本支出的两倍[1]。"
+    parts, final = _stream(settings, _words(GOOD_1 + " ") + list(chinese * 2))
+    assert final.mode == "llm" and final.text == GOOD_1 == "".join(parts)
+    assert not same_language(Q_EN, verify_reply(GOOD_1 + " " + chinese * 2, _passages(settings)).text)
+
+
+def test_a_reply_verifying_to_nothing_streams_the_extractive_answer(settings):
+    fallback = _fallback(Q_EN)
+    for pieces in (_words(UNSUPPORTED + " An uncited remark."), _words("NO_ANSWER"), []):
+        parts, final = _stream(settings, pieces)
+        assert final.mode == "extractive" and final.text == fallback.text
+        check_deltas(parts, fallback.text)
 
 
 def test_stream_yields_deltas_then_the_verified_answer(settings):
@@ -318,28 +458,25 @@ def test_stream_yields_deltas_then_the_verified_answer(settings):
         stub.reply(reply, stream_pieces=6)
         items = list(llm_answer_stream(Q_EN, HITS, _fallback(Q_EN), _client(url), settings))
     *deltas, final = items
-    assert all(isinstance(d, str) for d in deltas) and len(deltas) == 6
-    assert "".join(deltas) == reply  # the raw reply streams ...
+    assert all(isinstance(d, str) for d in deltas) and len(deltas) > 1
     assert isinstance(final, Answer) and final.mode == "llm"
-    assert final.text == "Meta guided $115-135 billion [1]."  # ... and the verified one is final
+    assert "".join(deltas) == final.text == "Meta guided $115-135 billion [1]."  # only verified text
 
 
 def test_stream_failure_before_any_text_streams_the_fallback(settings):
     fallback = _fallback(Q_EN)
     with llm_stub() as (url, stub):
         stub.fail(503)
-        items = list(llm_answer_stream(Q_EN, HITS, fallback, _client(url), settings))
-    assert items[0] == fallback.text
-    assert (
-        isinstance(items[-1], Answer) and items[-1].mode == "extractive" and items[-1].text == fallback.text
-    )
+        *parts, final = llm_answer_stream(Q_EN, HITS, fallback, _client(url), settings)
+    check_deltas(parts, fallback.text)
+    assert isinstance(final, Answer) and final.mode == "extractive" and final.text == fallback.text
 
 
 def test_stream_cut_midway_ends_with_the_fallback(settings):
     fallback = _fallback(Q_EN)
     with llm_stub() as (url, stub):
         stub.script = lambda req: Behaviour(text="Meta guided $115-135 billion [1].", fail_after_pieces=2)
-        items = list(llm_answer_stream(Q_EN, HITS, fallback, _client(url), settings))
-    assert len(items) == 3  # two deltas, then the final answer
-    final = items[-1]
+        *parts, final = llm_answer_stream(Q_EN, HITS, fallback, _client(url), settings)
+    # no sentence was complete when the connection dropped: nothing of the reply went out
+    assert "".join(parts) == fallback.text
     assert isinstance(final, Answer) and final.mode == "extractive" and final.text == fallback.text
