@@ -46,6 +46,29 @@ QUESTION_WORDS = frozenset(
 
 _HOW = re.compile(r"\bhow\s+([a-z]+)", re.IGNORECASE)  # "how fast": the adjective frames the question
 
+# a question about the document itself: which outlet ran it, when it came out
+# ("报道X的那篇文章来自哪家媒体?发布于哪一天?"). Every answer is attributed to its article's outlet and date ("According to
+# 华尔街见闻 (2026-01-22)"), so the words naming the article and its publication frame the question, and
+# the evidence need only be about X; a date need not be in the quoted sentence either
+_ASKS_SOURCE = re.compile(
+    r"(?:哪|什么|什麼)(?:一)?(?:家|个|個|份)?(?:媒体|媒體|网站|網站|报纸|報紙|杂志|雜誌|刊物)|"
+    r"(?:来自|來自|出自|刊登|发表|發表|发布|發布)(?:于|於|在)?(?:哪|什么|什麼|何)|"
+    r"\b(?:which|what) (?:outlet|publication|media outlet|newspaper|magazine|website|news site)\b|"
+    r"\bwho (?:published|ran|reported)\b|\bwhen was (?:it|the (?:article|piece|report|story)) published\b",
+    re.IGNORECASE,
+)
+SOURCE_WORDS = frozenset(
+    """报道 報道 报导 報導 文章 篇文章 那篇 这篇 這篇 篇 来自 來自 出自 媒体 媒體 网站 網站 刊登 刊发 刊發
+    发表 發表 发布 發布 于 於 outlet publication publish ran run report articl piec stori media news
+    site websit public""".split()
+)
+
+
+def asks_source(question: str) -> bool:
+    """Whether the question asks which outlet published an article, or when (see ``_ASKS_SOURCE``)."""
+    return _ASKS_SOURCE.search(question) is not None
+
+
 ABSTAIN_MESSAGES = {
     "en": "The documents do not answer this question.",
     "zh-Hans": "文档中没有找到能回答这个问题的内容。",
@@ -183,6 +206,8 @@ def _term_weights(query: Query, stats: CorpusStats) -> tuple[dict[str, float], d
     without the words that only frame the question."""
     df_text, df_gloss, n_chunks = stats.df_text, stats.df_gloss, stats.size
     framing = QUESTION_WORDS.union(english_stems(" ".join(_HOW.findall(query.text))))
+    if asks_source(query.text):
+        framing = framing | SOURCE_WORDS
     wt = {t: w * _idf(df_text, n_chunks, t) for t, w in query.text_terms.items() if t not in framing}
     wg = (
         {t: w * _idf(df_gloss, n_chunks, t) for t, w in query.gloss_terms.items() if t not in framing}
@@ -581,7 +606,7 @@ def compose(
     known = _known_entities(query, df_text)
     glossed: dict[str, set[str]] = {}
     # a multi-part question's kind is one part's: the other part's sentence need not state it
-    kind = None if query.multipart else asked_kind(query.text)
+    kind = None if query.multipart or asks_source(query.text) else asked_kind(query.text)
     sentences = [s for s in ranked if _satisfies(query, s, unit, known, lexicon, glossed, kind)]
     # a sentence not stating the kind asked is no answer at all, so the constrained evidence is
     # weighed against the best sentence that states it
@@ -614,6 +639,13 @@ def compose(
             continue
         chosen.append(s)
 
+    by_span = {(x.chunk.doc, x.start, x.end): x for x in ranked}
+
+    def covers(doc: str, a: int, b: int) -> set[str]:
+        # the question terms a sentence covers (none: not scored, or no question term)
+        x = by_span.get((doc, a, b))
+        return {t for t, w in x.covered.items() if w > 0} if x is not None else set()
+
     def quotes(picked: list[Sentence]) -> list[Sentence]:
         """The picked sentences as quoted: each carried on into its chunk's next sentences and
         credited with the question terms they cover, overlapping quotes merged into one."""
@@ -621,7 +653,7 @@ def compose(
         for s in picked:
             if any(_overlap(s, e) for e in out):
                 continue  # already quoted by an extended sentence before it
-            x = _absorb(_extend(s, doc_text[s.chunk.doc], p.extend_chars, off_topic), ranked)
+            x = _absorb(_extend(s, doc_text[s.chunk.doc], p.extend_chars, off_topic, covers), ranked)
             hit = next((i for i, e in enumerate(out) if _overlap(x, e)), None)
             if hit is None:
                 out.append(x)
@@ -676,7 +708,7 @@ def compose(
     # from the best sentence itself, not what its quote carries on into (the next bullet's figures)
     # (none for a question asking several things: one figure would answer only one of them)
     lead = (
-        lead_line(query.text, script, best.text, 1)
+        lead_line(query.text, script, best.text, 1, citations[0].quote)
         if not query.multipart and best.text in citations[0].quote
         else None
     )
@@ -772,18 +804,36 @@ def _conflict_note(
     return f"注意:来源说法不一:[{n_best}] 称 {mine},[{n_other}] 称 {theirs}。"
 
 
-def _extend(s: Sentence, text: str, limit: int, off_topic: Callable[[str], bool] | None = None) -> Sentence:
+_BULLET_GAP = re.compile(r"\s[-*•]\s|^\s*[-*•]\s")
+
+
+def _extend(
+    s: Sentence,
+    text: str,
+    limit: int,
+    off_topic: Callable[[str], bool] | None = None,
+    covers: Callable[[str, int, int], set[str]] | None = None,
+) -> Sentence:
     """Carry a short sentence on into the sentences that follow it in the same chunk, up to ``limit``
     characters: reasons, list items and the second half of a figure often come right after the
     sentence that matched the question ("...增长近10倍,主要得益于: 1) ...; 2) ..."). It stops at a
-    sentence ``off_topic`` rejects (the next bullet, about another company)."""
+    sentence ``off_topic`` rejects (the next bullet, about another company), and at the next bullet
+    of a digest unless that bullet covers a term of the question the quote does not yet (``covers``:
+    the question terms of the sentence at a span): a bullet is a new point, and a quote that runs on
+    into one about something else (a capex figure into the order backlog) misleads."""
     spans = split_sentences(s.chunk)
     end = s.end
+    have = set(s.covered)
     for a, b in ((a, b) for a, b in spans if a >= s.end):
         if b - s.start > limit or "\n" in text[end:b]:
             break  # not past the limit, nor out of the paragraph
         if off_topic is not None and off_topic(text[a:b]):
             break
+        if covers is not None:
+            new = covers(s.chunk.doc, a, b)
+            if _BULLET_GAP.search(text[end:a]) and not new - have:
+                break
+            have |= new
         end = b
     if end == s.end:
         return s

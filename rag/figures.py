@@ -10,7 +10,7 @@ import re
 _NUM_RE = re.compile(
     r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?"
     r"(?:\s?(万亿|萬億|千亿|千億|百亿|百億|十亿|十億|千万|千萬|百万|百萬|亿|億|万|萬|千|trillion|billion|million|"
-    r"thousand|tn|bn|mn|%|％)"
+    r"thousand|crore|lakh|tn|bn|mn|%|％)"
     r"|([TBMK])(?![A-Za-z]))?",
     re.IGNORECASE,
 )
@@ -46,6 +46,9 @@ _UNITS = {
     "m": 1e6,
     "thousand": 1e3,
     "k": 1e3,
+    # Indian English: "₹213 crore" is 2.13 billion
+    "crore": 1e7,
+    "lakh": 1e5,
 }
 _REF_RE = re.compile(r"\[\d+(?:\s*[,，、]\s*\d+)*\]")  # "[1]", "[5][14]", "[1, 2]": citation markers
 _CN_DIGITS = {

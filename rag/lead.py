@@ -37,6 +37,8 @@ _MAG_EN = {
     "million": 1e6,
     "mn": 1e6,
     "m": 1e6,
+    "crore": 1e7,
+    "lakh": 1e5,
 }
 _CUR_ZH = {
     "美元": "USD",
@@ -51,6 +53,19 @@ _CUR_ZH = {
     "日元": "JPY",
     "英镑": "GBP",
     "英鎊": "GBP",
+    "印度卢比": "INR",
+    "印度盧比": "INR",
+    "卢比": "INR",
+    "盧比": "INR",
+    "韩元": "KRW",
+    "韓元": "KRW",
+    "新台币": "TWD",
+    "新台幣": "TWD",
+    "新臺幣": "TWD",
+    "澳元": "AUD",
+    "加元": "CAD",
+    "新加坡元": "SGD",
+    "瑞士法郎": "CHF",
 }
 _CUR_EN = {
     "us$": "USD",
@@ -62,9 +77,44 @@ _CUR_EN = {
     "hk$": "HKD",
     "€": "EUR",
     "£": "GBP",
+    "₹": "INR",
+    "inr": "INR",
+    "₩": "KRW",
+    "krw": "KRW",
+    "nt$": "TWD",
+    "a$": "AUD",
+    "s$": "SGD",
 }
-_EN_SYMBOL = {"USD": "US$", "CNY": "RMB ", "HKD": "HK$", "EUR": "€", "JPY": "JPY ", "GBP": "£"}
-_ZH_NAME = {"USD": "美元", "CNY": "元", "HKD": "港元", "EUR": "欧元", "JPY": "日元", "GBP": "英镑"}
+_EN_SYMBOL = {
+    "USD": "US$",
+    "CNY": "RMB ",
+    "HKD": "HK$",
+    "EUR": "€",
+    "JPY": "JPY ",
+    "GBP": "£",
+    "INR": "₹",
+    "KRW": "KRW ",
+    "TWD": "NT$",
+    "AUD": "A$",
+    "CAD": "C$",
+    "SGD": "S$",
+    "CHF": "CHF ",
+}
+_ZH_NAME = {
+    "USD": "美元",
+    "CNY": "元",
+    "HKD": "港元",
+    "EUR": "欧元",
+    "JPY": "日元",
+    "GBP": "英镑",
+    "INR": "印度卢比",
+    "KRW": "韩元",
+    "TWD": "新台币",
+    "AUD": "澳元",
+    "CAD": "加元",
+    "SGD": "新加坡元",
+    "CHF": "瑞士法郎",
+}
 
 _MAG_ZH_RE = "|".join(sorted(map(re.escape, _MAG_ZH), key=len, reverse=True))
 _CUR_ZH_RE = "|".join(sorted(map(re.escape, _CUR_ZH), key=len, reverse=True))
@@ -75,8 +125,8 @@ _ZH_AMOUNT = re.compile(
     rf"{_NUM}\s*(?:({_MAG_ZH_RE})\s*)?(?:({_CUR_ZH_RE}))?(?:{_SEP}{_NUM}\s*)?(?:({_MAG_ZH_RE})\s*)?({_CUR_ZH_RE})"
 )
 _EN_AMOUNT = re.compile(
-    rf"(US\$|HK\$|RMB|USD|CNY|[$¥€£])\s?{_NUM}(?:\s?(trillion|billion|million|tn|bn|mn|[BM])\b)?"
-    rf"(?:{_SEP}(?:US\$|HK\$|RMB|[$¥€£])?\s?{_NUM}(?:\s?(trillion|billion|million|tn|bn|mn|[BM])\b)?)?",
+    rf"(US\$|HK\$|NT\$|A\$|S\$|RMB|USD|CNY|INR|KRW|[$¥€£₹₩])\s?{_NUM}(?:\s?(trillion|billion|million|crore|lakh|tn|bn|mn|[BM])\b)?"
+    rf"(?:{_SEP}(?:US\$|HK\$|NT\$|A\$|S\$|RMB|[$¥€£₹₩])?\s?{_NUM}(?:\s?(trillion|billion|million|crore|lakh|tn|bn|mn|[BM])\b)?)?",
     re.IGNORECASE,
 )
 _PERCENT = re.compile(rf"(?<![\d.]){_NUM}\s?[%％]")
@@ -96,11 +146,23 @@ _ASKS_MONEY = re.compile(
     re.IGNORECASE,
 )
 _ASKS_QUARTER = re.compile(r"which quarter|what quarter|哪个季度|哪個季度|哪一季", re.IGNORECASE)
+_ASKS_WHEN = re.compile(
+    r"^\W*when\b|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had|can|could|would|should)\b|"
+    r"\b(?:what|which) (?:year|month|date|day)\b|\btimeline\b|\btime ?frame\b|什么时候|什麼時候|"
+    r"何时|何時|哪一年|哪年|哪个月|哪個月|几月|幾月|哪一天|哪天|时间表|時間表",
+    re.IGNORECASE,
+)
+# an amount of unnamed kind ("how big a stake", "by how much", "多大"): a percentage or money, as the
+# quote states it (not "多少家": that counts)
+_ASKS_AMOUNT = re.compile(
+    r"\bhow (?:much|big|large)\b|多大|多少(?![家个個人次位名种種项項只件座年天月倍届屆台辆輛款部])|规模|規模|幅度",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class Figure:
-    kind: str  # "money", "percent" or "quarter"
+    kind: str  # "money", "percent", "quarter" or "period" (a date, a year, a half, a span of them)
     text: str  # as the quote writes it
     rendered: dict[str, str]  # script ("en", "zh") -> the figure in that language
 
@@ -182,6 +244,106 @@ def figures(text: str) -> list[Figure]:
     return out
 
 
+_MONTHS = "january february march april may june july august september october november december".split()
+_MONTH_RE = "|".join(m.capitalize() for m in _MONTHS)
+_YEAR = r"((?:1[5-9]|20)\d{2})"
+# "2026年下半年", "2029年底", "2025年10月29日", "1756年" (not "2026年中国": 中 starts a word there)
+_PERIOD_ZH = re.compile(
+    rf"{_YEAR}\s*年\s*(?:(\d{{1,2}})\s*月\s*(?:(\d{{1,2}})\s*[日号號])?|(上半年|下半年|底|末|初|代))?"
+)
+_PERIOD_EN = re.compile(
+    rf"\b(?:(first|second) half of {_YEAR}|(?:the )?end of {_YEAR}|(early|mid)-?\s?{_YEAR}|"
+    rf"({_MONTH_RE}) (\d{{1,2}}),? {_YEAR}|(\d{{1,2}}) ({_MONTH_RE}),? {_YEAR}|({_MONTH_RE}),? {_YEAR}|"
+    rf"(?:in|since|by|from|until|till|during|around|before|after) {_YEAR}(?!\d|%|[.,]\d))\b"
+)
+# what joins two periods into one span: "自2026年下半年启动,至2029年底完成"
+_SPAN_SEP = re.compile(r"[^。；;.!?！？\d]{0,6}?(?:至|到|\bto\b|\buntil\b|\bthrough\b|–|-)\s*")
+_ZH_PART = {
+    "上半年": "first half of",
+    "下半年": "second half of",
+    "底": "end of",
+    "末": "end of",
+    "初": "early",
+}
+# what else in a quote says when: a year however written, a day of a month ("10 月 13 日")
+_YEARISH = re.compile(r"(?<!\d)(?:1[5-9]|20)\d{2}(?!\d)")
+_DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号號]")
+
+
+def _zh_period(m: re.Match[str]) -> dict[str, str]:
+    year, month, day, part = m.groups()
+    if day:
+        en = f"{int(day)} {_MONTHS[int(month) - 1].capitalize()} {year}"
+        return {"en": en, "zh": f"{year}年{int(month)}月{int(day)}日"}
+    if month:
+        return {"en": f"{_MONTHS[int(month) - 1].capitalize()} {year}", "zh": f"{year}年{int(month)}月"}
+    if part == "代":
+        return {"en": f"{year}s", "zh": f"{year}年代"}
+    if part:
+        return {"en": f"{_ZH_PART[part]} {year}", "zh": f"{year}年{part}"}
+    return {"en": year, "zh": f"{year}年"}
+
+
+def _en_period(m: re.Match[str]) -> dict[str, str] | None:
+    g = m.groups()
+    if g[0]:
+        return {"en": f"{g[0]} half of {g[1]}", "zh": f"{g[1]}年{'上' if g[0] == 'first' else '下'}半年"}
+    if g[2]:
+        return {"en": f"end of {g[2]}", "zh": f"{g[2]}年底"}
+    if g[3]:
+        return {"en": f"{g[3]} {g[4]}", "zh": f"{g[4]}年{'初' if g[3] == 'early' else '中'}"}
+    if g[5]:
+        month = _MONTHS.index(g[5].lower()) + 1
+        return {"en": f"{int(g[6])} {g[5]} {g[7]}", "zh": f"{g[7]}年{month}月{int(g[6])}日"}
+    if g[8]:
+        month = _MONTHS.index(g[9].lower()) + 1
+        return {"en": f"{int(g[8])} {g[9]} {g[10]}", "zh": f"{g[10]}年{month}月{int(g[8])}日"}
+    if g[11]:
+        month = _MONTHS.index(g[11].lower()) + 1
+        return {"en": f"{g[11]} {g[12]}", "zh": f"{g[12]}年{month}月"}
+    return {"en": g[13], "zh": f"{g[13]}年"}
+
+
+def periods(text: str) -> list[Figure]:
+    """The dates, years, halves and quarters a quote states, in order, two joined by "至"/"to" taken as
+    one span ("second half of 2026 to end of 2029")."""
+    found: list[tuple[int, int, dict[str, str]]] = []
+    for m in _PERIOD_ZH.finditer(text):
+        found.append((m.start(), m.end(), _zh_period(m)))
+    for m in _PERIOD_EN.finditer(text):
+        r = _en_period(m)
+        if r:
+            found.append((m.start(), m.end(), r))
+    for f in figures(text):
+        if f.kind == "quarter":
+            i = text.find(f.text)
+            found.append((i, i + len(f.text), f.rendered))
+    found.sort(key=lambda x: (x[0], -(x[1] - x[0])))
+    spans: list[tuple[int, int, dict[str, str]]] = []
+    for item in found:
+        if spans and item[0] < spans[-1][1]:
+            continue  # inside a longer one ("2026年" of "2026年第一季度")
+        spans.append(item)
+    out: list[Figure] = []
+    i = 0
+    while i < len(spans):
+        s0, e0, r0 = spans[i]
+        if i + 1 < len(spans) and _SPAN_SEP.fullmatch(text, e0, spans[i + 1][0]):
+            _, e1, r1 = spans[i + 1]
+            out.append(
+                Figure(
+                    "period",
+                    text[s0:e1],
+                    {"en": f"{r0['en']} to {r1['en']}", "zh": f"{r0['zh']}至{r1['zh']}"},
+                )
+            )
+            i += 2
+            continue
+        out.append(Figure("period", text[s0:e0], r0))
+        i += 1
+    return out
+
+
 # questions that ask for a reason or a manner ("Why did Anthropic cut its margin forecast?"): a
 # figure in their answer is part of the story, not the answer
 _ASKS_REASON = re.compile(
@@ -196,10 +358,14 @@ def asked_figure(question: str) -> str | None:
         return None
     if _ASKS_QUARTER.search(question):
         return "quarter"
+    if _ASKS_WHEN.search(question):
+        return "period"
     if _ASKS_PERCENT.search(question):
         return "percent"
     if _ASKS_MONEY.search(question):
         return "money"
+    if _ASKS_AMOUNT.search(question):
+        return "amount"
     return None
 
 
@@ -212,18 +378,40 @@ def to_traditional(text: str) -> str:
     return text.translate(_TO_TRADITIONAL)
 
 
-def lead_line(question: str, script: str, quote: str, n: int) -> str | None:
+def _one_time(fig: Figure, context: str) -> bool:
+    """Whether the period is the only time its quote states: a sentence's dates are often about other
+    events ("人均生產總值88953元,…在仲量聯行2012年發表的…"), so one other year or day in the quoted
+    passage makes "when" a guess."""
+    years = set(_YEARISH.findall(context))
+    days = len(_DAY.findall(context)) - len(_DAY.findall(fig.text))
+    return years <= set(_YEARISH.findall(fig.text)) and days <= 0
+
+
+def lead_line(question: str, script: str, quote: str, n: int, context: str = "") -> str | None:
     """The figure the question asks for, in the question's ``script`` ("en", else Chinese), cited ``[n]``;
     None when the quote does not state exactly one such figure (other than one the question gives),
-    or when the rendering's numbers are not all in the quote by value."""
+    or when the rendering's numbers are not all in the quote by value. ``context`` is the whole quoted
+    passage ``quote`` is the best sentence of (a date must be the only one there)."""
     kind = asked_figure(question)
     if kind is None:
         return None
-    given = {f.rendered["en"] for f in figures(question)}
-    found = {f.rendered["en"]: f for f in figures(quote) if f.kind == kind and f.rendered["en"] not in given}
-    if len(found) != 1:
+    # the kind asked, then (for an amount of unnamed kind: "By how much does it undercut the cost?")
+    # the other kind of amount, when the quote states none of the first
+    tries = {"amount": ["money", "percent"], "period": ["period"]}.get(kind, [kind])
+    if kind in ("money", "percent") and _ASKS_AMOUNT.search(question):
+        tries.append("percent" if kind == "money" else "money")
+    stated = figures(quote) + (periods(quote) if kind == "period" else [])
+    given = {f.rendered["en"] for f in figures(question) + periods(question)}
+    fig = None
+    for k in tries:
+        found = {f.rendered["en"]: f for f in stated if f.kind == k and f.rendered["en"] not in given}
+        if len(found) > 1:
+            return None  # which one: never a guess
+        if found:
+            fig = next(iter(found.values()))
+            break
+    if fig is None or (fig.kind == "period" and not _one_time(fig, context or quote)):
         return None
-    fig = next(iter(found.values()))
     text = fig.rendered["en" if script == "en" else "zh"]
     if unsupported_figures(text, [quote]):
         return None

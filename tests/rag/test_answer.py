@@ -349,3 +349,28 @@ def test_an_english_question_over_chinese_text_leads_with_the_figure_in_english(
     # the Chinese question gets the figure as the quote writes it, no English
     zh = engine.ask("Meta预计2026年资本支出是多少?")
     assert zh.lead == "1150至1350亿美元 [1]"
+
+
+def test_a_question_about_the_article_itself_is_answered_by_its_attribution(engine: Engine) -> None:
+    from rag.answer import _term_weights, asks_source
+
+    question = "报道阶跃星辰融资的那篇文章来自哪家媒体?发布于哪一天?"
+    assert asks_source(question) and asks_source("Which outlet ran the piece on StepFun's funding?")
+    assert not asks_source("阶跃星辰融资多少?") and not asks_source("哪个机构预测了市场规模?")
+    # the words naming the article and its publication frame the question: the evidence need only
+    # be about the funding
+    wt, _ = _term_weights(engine.analyze(question), engine.snapshot)
+    assert not {"文章", "媒体", "发布", "报道"} & set(wt) and "融资" in wt
+    ans = engine.ask(question)
+    assert not ans.abstained and "36氪" in ans.text and "2026-01-27" in ans.text
+
+
+def test_a_quote_stops_at_the_next_bullet_about_something_else(engine: Engine) -> None:
+    ans = engine.ask("Meta预计2026年资本支出是多少?")
+    assert "1150亿美元" in ans.citations[0].quote
+    # "- 第四季度营收598.9亿美元" is the digest's next point: not part of the answer to a capex question
+    assert all("598.9" not in c.quote for c in ans.citations)
+    # ... but a bullet that answers a part of the question the quote does not is carried on into
+    both = engine.ask("Meta预计2026年资本支出是多少?第四季度营收多少?")
+    assert any("1150亿美元" in c.quote for c in both.citations)
+    assert any("598.9" in c.quote for c in both.citations)

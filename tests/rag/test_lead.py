@@ -67,3 +67,57 @@ def test_figures_in_traditional_script_are_read_by_value() -> None:
     assert unsupported_figures("500萬美元", [quote]) == []
     assert unsupported_figures("600萬美元", [quote]) == ["600萬"]
     assert unsupported_figures("1.38萬億元", ["市場規模將達1.38万亿元"]) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "quote", "lead"),
+    [
+        # currencies beyond the big five, Indian English magnitudes
+        ("How large was the penalty?", "维持了对WhatsApp处以21.3亿印度卢比罚款的决定", "₹2.13 billion [1]"),
+        ("How large was the fine?", "The regulator imposed a fine of ₹213 crore.", "₹2.13 billion [1]"),
+        # an amount of unnamed kind: the one the quote states
+        ("How big a stake did Buffett buy?", "巴菲特悄悄出手買了43億美元Google股票", "US$4.3 billion [1]"),
+        ("By how much does the PPU undercut the H20 on cost?", "PPU單卡成本較進口H20下降40%", "40% [1]"),
+        # dates, halves and spans, in the asker's language
+        (
+            "On what timeline will Broadcom deploy the racks?",
+            "项目周期计划自 2026 年下半年启动,至 2029 年底完成全量交付。",
+            "second half of 2026 to end of 2029 [1]",
+        ),
+        (
+            "When did BSkyB announce it?",
+            "2007年2月8日 ，BskyB宣布，计划以4个订阅频道取代",
+            "8 February 2007 [1]",
+        ),
+        (
+            "Sky Digital是什么时候推出的?",
+            "When Sky Digital was launched in 1998 the service used Astra 2A.",
+            "1998年 [1]",
+        ),
+        ("西德在什麼時候多了270萬居民?", "在1950年代有270萬東德居民越境到西德", "1950年代 [1]"),
+    ],
+)
+def test_leads_for_more_currencies_unnamed_amounts_and_dates(question: str, quote: str, lead: str) -> None:
+    assert lead_line(question, "en" if question.isascii() else "zh", quote, 1) == lead
+    assert unsupported_figures(lead.rsplit(" [", 1)[0], [quote]) == []
+
+
+def test_no_date_lead_when_the_passage_says_when_more_than_once() -> None:
+    # a subordinate "when" asks no date
+    assert (
+        lead_line("What satellite was used when Sky Digital was launched?", "en", "launched in 1998", 1)
+        is None
+    )
+    # a bare year beside the one with 年: which one is the answer is a guess
+    quote = "他们最著名的歌曲“泰恩河上的雾”（ 1971 ）于1990年由前足球运动员演唱。"
+    assert lead_line("这首歌是哪一年发行的?", "zh", quote, 1) is None
+    # the best sentence states one year, its passage another event's day
+    passage = "此外, 10 月 13 日, OpenAI 宣布了与博通的合作计划: 双方拟于 2026 年推出定制芯片"
+    assert (
+        lead_line("On what timeline will Broadcom deploy?", "en", "双方拟于 2026 年推出定制芯片", 1, passage)
+        is None
+    )
+    # "2026年中国…" is the year 2026, not mid-2026
+    assert lead_line("When was it founded?", "en", "2026年中国芯片公司", 1) == "2026 [1]"
+    # a count is not an amount
+    assert lead_line("有多少家公司上市?", "zh", "3家公司上市,募资50亿元", 1) is None
