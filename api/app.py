@@ -21,10 +21,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.auth import WriteAuthMiddleware, write_policy
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.origin import WriteOriginMiddleware
 from api.routes import ask, chat, documents, health, jobs, search, widget
+from index.cache import use_cache_dir
 from index.errors import (
     ConfigError,
     ConflictError,
@@ -32,6 +34,8 @@ from index.errors import (
     InputError,
     NotFoundError,
     RagError,
+    StorageError,
+    StorageFullError,
     UpstreamError,
 )
 from rag.engine import Engine
@@ -46,6 +50,8 @@ ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
     (IndexMismatchError, 409, "index_mismatch"),
     (ConflictError, 409, "conflict"),
     (UpstreamError, 502, "upstream_error"),
+    (StorageFullError, 507, "insufficient_storage"),
+    (StorageError, 503, "storage_unavailable"),
     (ConfigError, 500, "config_error"),
     (RagError, 500, "internal_error"),
 )
@@ -60,6 +66,7 @@ HTTP_TYPES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     503: "unavailable",
+    507: "insufficient_storage",
 }
 
 
@@ -107,12 +114,17 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return _error(500, "internal_error", "internal server error")
 
 
-def create_app(settings: Settings, engine: Engine | None = None, *, anonymous_writes: bool = True) -> FastAPI:
+def create_app(settings: Settings, engine: Engine | None = None, *, loopback: bool = True) -> FastAPI:
     """The app; with ``engine=None`` the lifespan opens one from ``settings`` (model and index, once).
 
-    ``anonymous_writes=False`` refuses uploads and deletes unless ``RAG_API_KEY`` is set (``serve``
-    passes it for non-loopback addresses).
+    Writes need ``RAG_API_KEY`` or, when it is unset, the key this loads from or makes in
+    ``DATA_DIR/api-key`` (api/auth.py); ``RAG_ANONYMOUS_WRITES=true`` opens them to anyone, which
+    ``loopback=False`` (``serve`` on any other address) refuses with a ConfigError.
     """
+    policy = write_policy(settings, loopback)
+    if policy.key and not settings.api_key:
+        # the key in effect is the generated one: an upload's provenance then says it was keyed
+        settings = settings.model_copy(update={"api_key": policy.key})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -141,7 +153,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, anonymous_wr
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.anonymous_writes = anonymous_writes
+    app.state.write_policy = policy
     app.state.jobs_lock = threading.Lock()  # the job runner is made once, on first use (api.deps)
     app.state.started = int(time.time())
     app.state.metrics = Metrics()
@@ -152,8 +164,11 @@ def create_app(settings: Settings, engine: Engine | None = None, *, anonymous_wr
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
 
-    # add_middleware wraps: the last added is outermost (metrics, then CORS so even a 413 carries CORS headers)
+    # add_middleware wraps: the last added is outermost (metrics, then CORS so even a 413 carries CORS
+    # headers); a write from a foreign page is refused (403), then one without the key (401), both
+    # before the body is read, before its size is counted
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(WriteAuthMiddleware, get_policy=lambda: app.state.write_policy)
     app.add_middleware(WriteOriginMiddleware, allowed_origins=list(settings.cors_origins))
     if settings.cors_origins:
         app.add_middleware(
@@ -193,11 +208,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, **uvico
     """Run the service with uvicorn (``rag serve``). Blocks until stopped."""
     import uvicorn
 
-    loopback = is_loopback(host)
-    if not loopback and not settings.api_key:
-        log.warning(
-            "listening on %s without RAG_API_KEY: uploads and deletes are disabled (set RAG_API_KEY to enable)",
-            host,
-        )
-    app = create_app(settings, anonymous_writes=loopback)
+    use_cache_dir(settings.cache_dir)
+    app = create_app(settings, loopback=is_loopback(host))
     uvicorn.run(app, host=host, port=port, **{"log_level": "info", **uvicorn_kwargs})

@@ -276,7 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="BYTES",
         help="also measure concurrency 8 while a document of about BYTES is indexed",
     )
-    p.add_argument("--api-key", default="", help="for the upload of --while-indexing (RAG_API_KEY)")
+    p.add_argument(
+        "--api-key",
+        default="",
+        help="for the upload of --while-indexing: RAG_API_KEY, or the service's key in DATA_DIR/api-key",
+    )
     p.add_argument("--out", type=Path, help="write the JSON result here (and a plot beside it, .png)")
     args = p.parse_args(argv)
     questions = load_questions(args.gold)

@@ -6,11 +6,11 @@ globals, so several apps with different engines can live in one process (as the 
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from api.auth import WritePolicy
 from api.jobs import JobRunner
 from index.errors import InputError
 from rag.engine import Engine
@@ -48,29 +48,19 @@ JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def require_api_key(request: Request, settings: SettingsDep) -> None:
-    """Writes need ``Authorization: Bearer $RAG_API_KEY`` when a key is set.
-
-    Without a key, writes are open only when the service listens on loopback: ``serve`` disables them
-    for any other address, so an unauthenticated index cannot be changed from the network.
-    """
-    if settings.api_key:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode("utf-8"), settings.api_key.encode("utf-8")
-        ):
-            raise HTTPException(
-                status_code=401,
-                detail="this operation needs the header 'Authorization: Bearer <RAG_API_KEY>'",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return
-    if not getattr(request.app.state, "anonymous_writes", True):
-        raise HTTPException(
-            status_code=403,
-            detail="writes are disabled: the service listens on a non-loopback address and RAG_API_KEY is not set",
-        )
+def require_api_key(request: Request) -> None:
+    """The app's write policy (api/auth.py) once more, at the route: ``WriteAuthMiddleware`` applies
+    it before the body is read, but only to the paths it knows as writes."""
+    policy: WritePolicy | None = getattr(request.app.state, "write_policy", None)
+    refusal = (
+        (403, "writes are disabled")
+        if policy is None
+        else policy.refusal(request.headers.get("authorization", ""))
+    )
+    if refusal is not None:
+        status, message = refusal
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        raise HTTPException(status_code=status, detail=message, headers=headers)
 
 
 WriteAccess = Depends(require_api_key)

@@ -11,7 +11,6 @@ failed after a restart, and its document is absent: the index is only ever repla
 from __future__ import annotations
 
 import json
-import os
 import queue
 import threading
 import time
@@ -20,7 +19,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from index.errors import ConflictError, NotFoundError, RagError
+from index.errors import ConflictError, NotFoundError, RagError, StorageError
+from index.storage import write_atomic
 from rag.engine import Engine
 
 ACTIVE = ("queued", "parsing", "embedding")
@@ -171,10 +171,8 @@ class JobRunner:
     def _save(self, job: Job) -> None:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.dir / f".{job.id}.json.tmp"
-            tmp.write_text(json.dumps(asdict(job), ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, self.dir / f"{job.id}.json")
-        except OSError:
+            write_atomic(self.dir / f"{job.id}.json", json.dumps(asdict(job), ensure_ascii=False))
+        except (OSError, StorageError):
             pass  # a read-only or full disk: the job still runs; its state lives in memory
 
     def _prune(self) -> None:

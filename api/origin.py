@@ -24,7 +24,7 @@ class WriteOriginMiddleware:
         self.allowed = {o.rstrip("/").lower() for o in allowed_origins}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in WRITE_METHODS and _is_write(scope["path"]):
+        if is_write(scope):
             reason = self._refusal(scope)
             if reason:
                 body = {"error": {"type": "forbidden", "message": reason}}
@@ -48,7 +48,11 @@ class WriteOriginMiddleware:
         )
 
 
-def _is_write(path: str) -> bool:
+def is_write(scope: Scope) -> bool:
+    """Whether an ASGI request changes the index (an upload, a delete, a cancelled job)."""
+    if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+        return False
+    path = scope["path"]
     return any(path == p or path.startswith(p + "/") for p in WRITE_PATHS)
 
 

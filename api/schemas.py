@@ -42,7 +42,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 WRITE_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     401: {"model": ErrorResponse, "description": "Missing or wrong API key"},
-    403: {"model": ErrorResponse, "description": "Writes are disabled on this address"},
+    403: {"model": ErrorResponse, "description": "A write from a foreign web page, or writes are disabled"},
+    503: {
+        "model": ErrorResponse,
+        "description": "The index is not loaded, or the data directory is read-only",
+    },
+    507: {"model": ErrorResponse, "description": "The disk is full: nothing was written"},
 }
 
 

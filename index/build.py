@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
+import logging
 import shutil
 import sqlite3
 import time
@@ -39,8 +39,11 @@ from index.extract import SUPPORTED_SUFFIXES, supported_list
 from index.lexical import chunk_tokens, gloss_tokens, save_lexical
 from index.lexicon import Lexicon
 from index.parse import parse_document, read_document
+from index.storage import TEMP_SUFFIX, write_atomic, writing
 from index.store import make_vector_store
 from index.types import Chunk
+
+log = logging.getLogger(__name__)
 
 FORMAT = 1
 CHUNKER_VERSION = 2  # bump when parsing/chunking output changes, so documents are re-chunked
@@ -96,7 +99,13 @@ class BuildReport:
 
 def collect_sources(paths: Sequence[Path], via: str = "path") -> list[Source]:
     """Documents under ``paths``: a directory contributes every supported file below it (ids relative
-    to it); a file contributes itself (id = its name). Explicitly named bad files are errors."""
+    to it); a file contributes itself (id = its name). Explicitly named bad files are errors.
+
+    A file found in a directory that cannot be read as text (a damaged or scanned PDF, a file that is
+    not UTF-8) is skipped with a warning naming it and why (logger ``index.build``, with the record's
+    ``skipped`` attribute set to the path): one bad report among hundreds must not stop the rest from
+    being indexed, while a file the user named themselves is still refused.
+    """
     out: dict[str, Source] = {}
     for p in paths:
         p = Path(p)
@@ -108,7 +117,12 @@ def collect_sources(paths: Sequence[Path], via: str = "path") -> list[Source]:
                 if any(part.startswith(".") for part in f.relative_to(p).parts):
                     continue
                 doc = f.relative_to(p).as_posix()
-                out[doc] = Source(doc, read_document(f), _origin(via, f))
+                try:
+                    text = read_document(f)
+                except InputError as e:
+                    log.warning("skipped %s: %s", f, _reason(e, f), extra={"skipped": str(f)})
+                    continue
+                out[doc] = Source(doc, text, _origin(via, f))
         else:
             if p.suffix.lower() not in SUPPORTED:
                 raise InputError(
@@ -116,6 +130,15 @@ def collect_sources(paths: Sequence[Path], via: str = "path") -> list[Source]:
                 )
             out[p.name] = Source(p.name, read_document(p), _origin(via, p))
     return list(out.values())
+
+
+def _reason(e: InputError, path: Path) -> str:
+    """The error's message without the path it starts with (the warning names the file already)."""
+    msg = str(e)
+    for prefix in (f"{path}: ", f"{path} is ", f"{path} "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg
 
 
 def _origin(via: str, path: Path) -> dict[str, str]:
@@ -261,7 +284,29 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
     """Add/replace ``upsert`` documents and drop ``remove`` ids; write a new generation if anything
-    changed. ``progress(done, total)`` is called while embedding. Unknown ``remove`` ids raise."""
+    changed. ``progress(done, total)`` is called while embedding. Unknown ``remove`` ids raise.
+
+    A read-only or full disk is a ``StorageError`` naming the path; the previous generation stays live
+    and no temporary file is left behind.
+    """
+    with writing(index_dir, note="the index was left as it was"):
+        return _build_index(
+            index_dir, embedder, upsert, remove, store, params, cache, lexicon, rebuild, progress
+        )
+
+
+def _build_index(
+    index_dir: Path,
+    embedder: Embedder,
+    upsert: Sequence[Source],
+    remove: Sequence[str],
+    store: str,
+    params: ChunkParams | None,
+    cache: EmbeddingCache | Callable[[], EmbeddingCache] | None,
+    lexicon: Lexicon | Callable[[], Lexicon] | None,
+    rebuild: bool,
+    progress: Callable[[int, int], None] | None,
+) -> BuildReport:
     t0 = time.perf_counter()
     params = params or ChunkParams()
     report = BuildReport(files=len(upsert))
@@ -347,7 +392,12 @@ def build_index(
             if callable(cache):
                 ec = cache()
             else:
-                ec = cache or EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
+                # "is None", not "or": an empty cache is falsy (it has a length) and must still be used
+                ec = (
+                    cache
+                    if cache is not None
+                    else EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
+                )
             try:
                 hashes = {p.content_hash for p in pending}
                 cached = cached_hashes(embedder, ec, sorted(hashes))
@@ -398,50 +448,9 @@ def _write_generation(
     staging = index_dir / f".staging-{name}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    vs = None
     try:
-        db = _connect(staging / "chunks.sqlite")
-        db.executescript(_SCHEMA)
-        ids: list[int] = []
-        vectors: list[np.ndarray] = []
-        tokens: list[list[str]] = []
-        gloss: list[list[str]] = []
-        cid = 0
-        for doc in sorted(docs):
-            rows = docs[doc]
-            db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?)",
-                (doc, rows.text, rows.sha256, rows.articles, json.dumps(rows.titles, ensure_ascii=False)),
-            )
-            for c, tok, gl, v in zip(rows.chunks, rows.tokens, rows.gloss, rows.vectors, strict=True):
-                assert v is not None
-                vec = np.asarray(v, dtype=np.float32)
-                db.execute(
-                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        cid,
-                        c.doc,
-                        c.article,
-                        c.title,
-                        c.source,
-                        c.date,
-                        c.section,
-                        c.start,
-                        c.end,
-                        c.text,
-                        c.context,
-                        c.content_hash,
-                        tok,
-                        gl,
-                        vec.tobytes(),
-                    ),
-                )
-                ids.append(cid)
-                vectors.append(vec)
-                tokens.append(tok.split())
-                gloss.append(gl.split())
-                cid += 1
-        db.commit()
-        db.close()
+        ids, vectors, tokens, gloss = _write_chunks(staging / "chunks.sqlite", docs)
         vs = make_vector_store(store, embedder.dim, staging / "vectors")
         if ids:
             vs.add(np.asarray(ids, dtype=np.int64), np.vstack(vectors))
@@ -464,19 +473,79 @@ def _write_generation(
         (staging / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
-        close = getattr(vs, "close", None)
-        if callable(close):
-            close()
+        _close(vs)
+        vs = None
         staging.rename(index_dir / name)
     except BaseException:
+        _close(vs)  # Milvus Lite's server must let go of the directory before it is removed
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    tmp = index_dir / "CURRENT.tmp"
-    tmp.write_text(name, encoding="utf-8")
-    with tmp.open("rb") as f:
-        os.fsync(f.fileno())
-    tmp.replace(index_dir / "CURRENT")
+    try:
+        write_atomic(index_dir / "CURRENT", name, fsync=True)
+    except BaseException:
+        shutil.rmtree(index_dir / name, ignore_errors=True)  # never live: CURRENT names the previous one
+        raise
     return name
+
+
+def _close(store: object) -> None:
+    close = getattr(store, "close", None)
+    if callable(close):
+        close()
+
+
+def _write_chunks(
+    path: Path, docs: dict[str, _DocRows]
+) -> tuple[list[int], list[np.ndarray], list[list[str]], list[list[str]]]:
+    """Write ``chunks.sqlite``; the chunk ids, vectors and token lists for the derived indexes."""
+    # SQLite's errors ("database or disk is full") name no file: this one is named for them
+    with writing(path):
+        db = _connect(path)
+        try:
+            db.executescript(_SCHEMA)
+            ids: list[int] = []
+            vectors: list[np.ndarray] = []
+            tokens: list[list[str]] = []
+            gloss: list[list[str]] = []
+            cid = 0
+            for doc in sorted(docs):
+                rows = docs[doc]
+                db.execute(
+                    "INSERT INTO documents VALUES (?,?,?,?,?)",
+                    (doc, rows.text, rows.sha256, rows.articles, json.dumps(rows.titles, ensure_ascii=False)),
+                )
+                for c, tok, gl, v in zip(rows.chunks, rows.tokens, rows.gloss, rows.vectors, strict=True):
+                    assert v is not None
+                    vec = np.asarray(v, dtype=np.float32)
+                    db.execute(
+                        "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            cid,
+                            c.doc,
+                            c.article,
+                            c.title,
+                            c.source,
+                            c.date,
+                            c.section,
+                            c.start,
+                            c.end,
+                            c.text,
+                            c.context,
+                            c.content_hash,
+                            tok,
+                            gl,
+                            vec.tobytes(),
+                        ),
+                    )
+                    ids.append(cid)
+                    vectors.append(vec)
+                    tokens.append(tok.split())
+                    gloss.append(gl.split())
+                    cid += 1
+            db.commit()
+        finally:
+            db.close()
+    return ids, vectors, tokens, gloss
 
 
 def _prune_generations(index_dir: Path, keep: set[str]) -> None:
@@ -485,3 +554,7 @@ def _prune_generations(index_dir: Path, keep: set[str]) -> None:
         stale_gen = p.name.startswith("gen-") and p.name not in keep
         if stale_gen or p.name.startswith(".staging-"):
             shutil.rmtree(p, ignore_errors=True)
+        elif p.name.endswith(TEMP_SUFFIX) and p.is_file():
+            # temporaries are written under the writer lock, which this build holds: one found now was
+            # left by a process that was killed mid-write
+            p.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ models (or dimensions) apart.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from types import TracebackType
 import numpy as np
 
 from index.embed import Embedder
+from index.storage import writing
 
 # SQLite caps the number of host parameters per statement; stay well below every version's limit.
 _CHUNK = 500
@@ -27,18 +29,23 @@ class EmbeddingCache:
 
     def __init__(self, path: Path, model_id: str, dim: int) -> None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.model_id, self.dim = path, model_id, dim
-        # One connection per instance; a busy timeout lets concurrent processes wait for the writer.
-        self._db = sqlite3.connect(str(path), timeout=30.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS embeddings ("
-            " model_id TEXT NOT NULL, content_hash TEXT NOT NULL, dim INTEGER NOT NULL,"
-            " vector BLOB NOT NULL, PRIMARY KEY (model_id, content_hash))"
-        )
-        self._db.commit()
+        with writing(path):  # a read-only or full cache directory: a StorageError naming the file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection per instance; a busy timeout lets concurrent processes wait for the writer.
+            self._db = sqlite3.connect(str(path), timeout=30.0)
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS embeddings ("
+                    " model_id TEXT NOT NULL, content_hash TEXT NOT NULL, dim INTEGER NOT NULL,"
+                    " vector BLOB NOT NULL, PRIMARY KEY (model_id, content_hash))"
+                )
+                self._db.commit()
+            except BaseException:
+                self._db.close()
+                raise
 
     def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Cached vectors for the hashes that have one; misses are simply absent from the result."""
@@ -66,7 +73,7 @@ class EmbeddingCache:
             if a.shape != (self.dim,):
                 raise ValueError(f"vector for {h!r} has {a.size} dimensions, expected {self.dim}")
             rows.append((self.model_id, h, self.dim, a.tobytes()))
-        with self._db:
+        with writing(self.path), self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO embeddings (model_id, content_hash, dim, vector) VALUES (?, ?, ?, ?)",
                 rows,
@@ -157,3 +164,31 @@ def embed_with_cache(
     if not texts:
         return np.zeros((0, cache.dim), dtype=np.float32)
     return np.stack([found[h] for h in hashes]).astype(np.float32, copy=False)
+
+
+def use_cache_dir(cache_dir: Path) -> bool:
+    """Make jieba and tiktoken keep their caches in ``cache_dir`` (``Settings.cache_dir``), not in /tmp.
+
+    jieba writes its dictionary cache (``jieba.cache``) to the system's temporary directory and
+    tiktoken copies its BPE file to ``$TMPDIR/data-gym-cache``: outside the data directory, so a
+    container's volume misses them, a shared /tmp mixes users' files, and a tmp cleaner makes every
+    start slow again. Both settings are process-wide by the libraries' design (jieba's default
+    tokenizer, which ``jieba.posseg`` and ``index.normalize`` share; tiktoken's ``TIKTOKEN_CACHE_DIR``
+    environment variable), so this is called once at start-up by ``rag`` and ``serve``, before any
+    Chinese text is segmented; an operator's own ``TIKTOKEN_CACHE_DIR`` or ``DATA_GYM_CACHE_DIR``
+    is kept. Nothing changes when the directory cannot be written (a read-only data directory): the
+    libraries' defaults then survive a failed cache write, where tiktoken raises for a chosen one.
+    Returns whether the caches were moved.
+    """
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(cache_dir, os.W_OK):
+        return False
+    import jieba
+
+    jieba.dt.tmp_dir = str(cache_dir)
+    if "TIKTOKEN_CACHE_DIR" not in os.environ and "DATA_GYM_CACHE_DIR" not in os.environ:
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir / "tiktoken")
+    return True

@@ -30,3 +30,12 @@ class UpstreamError(RagError):
 
 class ConflictError(RagError):
     """The request conflicts with the current state: cancelling a job that has already finished."""
+
+
+class StorageError(RagError):
+    """The data directory refused a write: it is read-only or this process may not write there. The
+    message names the path; whatever was being written was discarded and the index left as it was."""
+
+
+class StorageFullError(StorageError):
+    """The disk (or the user's quota) is full: the same guarantees, a different remedy."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from index.lexicon import Lexicon, english_stems
 from index.normalize import normalize, tokenize
+from index.storage import writing
 from index.types import Chunk
 
 FIELDS = ("text", "gloss")
@@ -81,7 +82,8 @@ def save_lexical(directory: Path, tokens: Sequence[list[str]], gloss: Sequence[l
         return
     idx = build_lexical(tokens, gloss)
     for name, bm in idx._fields.items():
-        bm.save(str(directory / name), show_progress=False)  # type: ignore[attr-defined]
+        with writing(directory / name):  # numpy's failed writes name no file
+            bm.save(str(directory / name), show_progress=False)  # type: ignore[attr-defined]
 
 
 def load_lexical(directory: Path) -> LexicalIndex:

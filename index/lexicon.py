@@ -14,8 +14,8 @@ English words are reduced to Snowball stems on both sides so "invested" meets "i
 from __future__ import annotations
 
 import gzip
+import logging
 import math
-import os
 import pickle
 import re
 from collections import defaultdict
@@ -23,8 +23,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
-from index.errors import ConfigError
-from index.normalize import normalize
+from index.errors import ConfigError, StorageError
+from index.normalize import _jieba, normalize
+from index.storage import atomic_file, writing
+
+log = logging.getLogger(__name__)
 
 _VERSION = 6  # bump when the build changes, to invalidate pickled lexicons
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
@@ -200,11 +203,15 @@ class Lexicon:
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 pass  # a damaged cache is rebuilt
         lex = cls()
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        with tmp.open("wb") as f:
-            pickle.dump(lex, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        try:
+            with writing(cache_dir):
+                cache_dir.mkdir(parents=True, exist_ok=True)
+            with atomic_file(path) as f:  # a full disk leaves no partial pickle behind
+                pickle.dump(lex, f, protocol=pickle.HIGHEST_PROTOCOL)
+        except StorageError as e:
+            # only a cache: the next start builds the lexicon again, and whatever this process goes on
+            # to write reports the disk itself
+            log.warning("the lexicon was not cached: %s", e)
         return lex
 
     def gloss(self, word: str) -> tuple[str, ...]:
@@ -538,7 +545,5 @@ def _is_han(s: str) -> bool:
 
 
 def _word_freq(word: str) -> int:
-    import jieba
-
-    jieba.initialize()  # FREQ is empty until the dictionary is loaded
-    return int(jieba.get_FREQ(word) or 0)
+    # the segmenter's own tokenizer (loaded, quiet, its cache where use_cache_dir put it)
+    return int(_jieba().FREQ.get(word) or 0)

@@ -77,12 +77,19 @@ def _t2s() -> Callable[[str], str]:
 
 
 @functools.cache
-def _jieba() -> Any:
+def _jieba_module() -> Any:
     import jieba  # loaded on first use: building the prefix dictionary takes ~1 s
 
     jieba.setLogLevel(logging.WARNING)
-    tok = jieba.Tokenizer()
-    tok.initialize()
+    return jieba
+
+
+def _jieba() -> Any:
+    """jieba's default tokenizer, the one ``jieba.posseg`` and the lexicon's word frequencies use too:
+    one prefix dictionary in memory instead of two, and one cache file, which ``index.cache.
+    use_cache_dir`` places in the data directory before the dictionary is first loaded."""
+    tok = _jieba_module().dt
+    tok.check_initialized()
     return tok
 
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from index.errors import ConfigError, IndexMismatchError, NotFoundError
+from index.storage import writing
 
 PAD_SCORE = float(-np.finfo(np.float32).max)  # what faiss itself reports for missing neighbours
 
@@ -129,7 +130,12 @@ class FaissStore:
     def save(self, directory: Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self._faiss.write_index(self._index, str(directory / self.FILENAME))
+        # serialised here and written by Python, not by faiss.write_index: faiss reports a full or
+        # read-only disk as a RuntimeError with C++ text, Python as an OSError with its errno and path
+        data = self._faiss.serialize_index(self._index)
+        path = directory / self.FILENAME
+        with writing(path), path.open("wb") as f:  # a failed write() names no file: this one is named
+            f.write(data.tobytes())
 
     def close(self) -> None:
         """Nothing to release (the index is plain memory); present so callers can close any store."""

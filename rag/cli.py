@@ -1,20 +1,34 @@
 """The ``rag`` command: index, search, ask, eval, serve.
 
 Errors the user can act on (a missing path, a non-UTF-8 file, an empty question, an index built with
-another model) print one line to stderr and exit non-zero; nothing else is caught.
+another model, a bad ``RAG_*`` value, a read-only or full disk) print one line to stderr and exit
+non-zero; nothing else is caught. Warnings (a file skipped while indexing a directory) are one line
+each, ``rag: warning: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from index.errors import ConfigError, IndexMismatchError, InputError, NotFoundError, RagError, UpstreamError
+from index.errors import (
+    ConfigError,
+    IndexMismatchError,
+    InputError,
+    NotFoundError,
+    RagError,
+    StorageError,
+    UpstreamError,
+)
 from rag.settings import Settings
 from rag.types import Answer, Filters, Hit
 
@@ -24,8 +38,10 @@ EXIT_CODES: list[tuple[type[RagError], int]] = [
     (IndexMismatchError, 4),
     (ConfigError, 5),
     (UpstreamError, 6),
+    (StorageError, 7),
     (RagError, 1),
 ]
+SETTINGS_EXIT = 2  # a bad RAG_* value is a usage error, like a bad option (argparse's code)
 
 
 def _filters(args: argparse.Namespace) -> Filters | None:
@@ -120,10 +136,14 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     paths = args.paths or [settings.corpus]
     t0 = time.perf_counter()
     engine = Engine(settings, build_embedder(settings))
-    report = engine.index_paths(paths, progress=True, rebuild=args.rebuild)
+    # without paths, the configured corpus: recorded as such, as when `ask` or `serve` index it
+    via = "path" if args.paths else "corpus"
+    with _skipped_files() as skipped:
+        report = engine.index_paths(paths, progress=True, rebuild=args.rebuild, via=via)
     secs = time.perf_counter() - t0
     summary = {
         "files": report.files,
+        "skipped": skipped,
         "articles": report.articles,
         "chunks": report.chunks,
         "embedded": report.embedded,
@@ -140,11 +160,33 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     else:
         changed = len(report.added) + len(report.updated)
         print(
-            f"indexed {report.files} files ({changed} new or changed): {report.articles} articles, "
+            f"indexed {report.files} files ({changed} new or changed"
+            + (f", {len(skipped)} skipped" if skipped else "")
+            + f"): {report.articles} articles, "
             f"{report.chunks} chunks; embedded {report.embedded}, reused {report.reused}; "
             f"{secs:.1f} s (embedding {report.embed_seconds:.1f} s) -> {settings.index_dir}"
         )
     return 0
+
+
+@contextmanager
+def _skipped_files() -> Iterator[list[str]]:
+    """The files ``collect_sources`` skips meanwhile (each is also a warning line of its own)."""
+    skipped: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            path = getattr(record, "skipped", None)
+            if path:
+                skipped.append(str(path))
+
+    handler = Collect()
+    logger = logging.getLogger("index.build")
+    logger.addHandler(handler)
+    try:
+        yield skipped
+    finally:
+        logger.removeHandler(handler)
 
 
 def _print_hits(hits: list[Hit]) -> None:
@@ -205,20 +247,57 @@ def _print_answer(ans: Answer) -> None:
 def load_settings() -> Settings:
     """``Settings()``, with a bad ``RAG_*`` value as one line naming the variable (a ConfigError)."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     try:
         return Settings()
     except ValidationError as e:
-        err = e.errors()[0]
-        var = "RAG_" + "_".join(str(p) for p in err["loc"]).upper()
-        raise ConfigError(f"{var}: {err['msg']} (got {err.get('input')!r})") from None
+        parts = []
+        for err in e.errors():
+            var = "RAG_" + str(err["loc"][0]).upper() if err["loc"] else "RAG_*"
+            msg = err["msg"][:1].lower() + err["msg"][1:]
+            parts.append(f"{var}: {msg} (got {err.get('input')!r})")
+        raise ConfigError("; ".join(parts)) from None
+    except SettingsError as e:
+        # a list or other structured value that is not JSON: pydantic-settings names only the field
+        m = re.search(r'field "([^"]+)"', str(e))
+        var = "RAG_" + (m.group(1).upper() if m else "*")
+        value = next((v for k, v in os.environ.items() if k.upper() == var), None)
+        raise ConfigError(
+            f"{var}: input should be JSON, such as '[\"https://example.org\"]' for a list (got {value!r})"
+        ) from None
+
+
+class _WarningLines(logging.Handler):
+    """Log records of the project's packages as ``rag: warning: ...`` lines on stderr (looked up
+    when written, so a redirected stderr is honoured)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "warning" if record.levelno < logging.ERROR else "error"
+        print(f"rag: {level}: {record.getMessage()}", file=sys.stderr)
+
+
+def _show_warnings() -> None:
+    for name in ("index", "rag", "api"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, _WarningLines) for h in logger.handlers):
+            handler = _WarningLines(logging.WARNING)
+            logger.addHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_warnings()
     try:
         settings = load_settings()
+    except ConfigError as e:
+        print(f"rag: error: {e}", file=sys.stderr)
+        return SETTINGS_EXIT
+    try:
+        from index.cache import use_cache_dir
+
+        use_cache_dir(settings.cache_dir)  # jieba's and tiktoken's caches: before any text is read
         if args.command == "index":
             return cmd_index(args, settings)
         if args.command in ("search", "ask"):

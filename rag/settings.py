@@ -56,7 +56,12 @@ class Settings(BaseSettings):
     llm_context_tokens: int = 4096
 
     # service
-    api_key: str = ""
+    api_key: str = Field(
+        default="", description="writes need 'Authorization: Bearer' it; unset: the key in DATA_DIR/api-key"
+    )
+    anonymous_writes: bool = Field(
+        default=False, description="writes need no key (refused unless the service listens on loopback)"
+    )
     public_url: str = Field(
         default="",
         description="the service's address as readers reach it, for absolute citation URLs; unset: relative",

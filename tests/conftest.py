@@ -8,6 +8,7 @@ use the real bundled model.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -63,6 +64,21 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
     """One lexicon/embedding cache directory per test session (Settings(cache=...)): building the
     CC-CEDICT lexicon takes seconds, loading it from this cache well under one."""
     return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def _library_caches_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rag`` and ``serve`` point jieba's and tiktoken's caches at the data directory for the whole
+    process (``index.cache.use_cache_dir``); each test gets them back as they were, so no test leaves
+    them in another test's temporary directory."""
+    import jieba
+
+    monkeypatch.setattr(jieba.dt, "tmp_dir", jieba.dt.tmp_dir)
+    for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
+        value = os.environ.get(var)
+        monkeypatch.setenv(var, value or "")  # recorded, so restored after the test
+        if value is None:
+            monkeypatch.delenv(var)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -58,6 +58,13 @@ def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_settings(data_dir: Path, corpus: Path, lexicon_cache: Path, **kw: object) -> Settings:
+    """Settings over a private data directory whose cache links the session's lexicon.
+
+    The tests upload and delete without a key, so they opt out of it as an operator on loopback
+    would (``RAG_ANONYMOUS_WRITES=true``); tests of the key pass ``api_key=...`` or
+    ``anonymous_writes=False``.
+    """
+    kw.setdefault("anonymous_writes", True)
     cache = data_dir / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     for f in lexicon_cache.iterdir():

@@ -213,11 +213,19 @@ def test_is_loopback(host, loop):
 
 
 @pytest.mark.parametrize(
-    ("host", "key", "anonymous"),
-    [("127.0.0.1", "", True), ("0.0.0.0", "", False), ("0.0.0.0", "k", False)],
+    ("host", "key", "anonymous", "status"),
+    [
+        ("127.0.0.1", "", True, 201),  # the operator opted out of the key, on loopback
+        ("127.0.0.1", "", False, 401),  # the default: the key the service made is needed
+        ("0.0.0.0", "", False, 401),
+        ("0.0.0.0", "k", False, 401),
+        ("127.0.0.1", "k", True, 401),  # a configured key is always required
+    ],
 )
-def test_serve_disables_anonymous_writes_off_loopback(make_engine, monkeypatch, host, key, anonymous):
-    engine = make_engine(api_key=key)
+def test_serve_needs_a_key_for_writes_unless_opted_out_on_loopback(
+    make_engine, monkeypatch, host, key, anonymous, status
+):
+    engine = make_engine(api_key=key, anonymous_writes=anonymous)
     seen = {}
 
     def fake_run(app, **kw):
@@ -227,16 +235,25 @@ def test_serve_disables_anonymous_writes_off_loopback(make_engine, monkeypatch, 
     serve(engine.settings, host=host, port=8123)
     app = seen["app"]
     assert seen["kw"]["host"] == host and seen["kw"]["port"] == 8123
-    assert app.state.anonymous_writes is anonymous
     app.state.engine = engine
     c = TestClient(app)
     r = c.post("/documents?wait=true", files={"file": ("z.txt", b"zebra words here")})
-    if key:
-        assert r.status_code == 401  # a key is set: it is always required
-    elif anonymous:
+    assert r.status_code == status
+    if status == 401:
+        in_effect = key or (engine.settings.data_dir / "api-key").read_text().strip()
+        auth = {"Authorization": f"Bearer {in_effect}"}
+        r = c.post("/documents?wait=true", files={"file": ("z.txt", b"zebra words here")}, headers=auth)
         assert r.status_code == 201
-    else:
-        assert r.status_code == 403
+
+
+def test_anonymous_writes_are_refused_off_loopback(make_engine, monkeypatch):
+    from index.errors import ConfigError
+
+    engine = make_engine(anonymous_writes=True)
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: pytest.fail("served anyway"))
+    with pytest.raises(ConfigError, match="RAG_ANONYMOUS_WRITES=true is refused on a non-loopback"):
+        serve(engine.settings, host="0.0.0.0", port=8123)
+    assert not (engine.settings.data_dir / "api-key").exists()
 
 
 def test_engine_is_shared_not_global(make_engine):

@@ -192,12 +192,3 @@ def test_key_is_checked_before_the_upload_is_looked_at(keyed):
     c, _ = keyed
     r = c.post("/documents?wait=true", files={"file": ("../evil.txt", b"x")})
     assert r.status_code == 401
-
-
-def test_anonymous_writes_can_be_disabled(make_engine):
-    engine = make_engine()
-    with TestClient(create_app(engine.settings, engine, anonymous_writes=False)) as c:
-        r = c.post("/documents?wait=true", files={"file": ("zebra.md", NEW_DOC.encode())})
-        assert r.status_code == 403 and "RAG_API_KEY" in r.json()["error"]["message"]
-        assert c.delete("/documents/solar.md").status_code == 403
-        assert c.get("/documents").status_code == 200

@@ -128,6 +128,32 @@ def test_collect_sources_errors(tmp_path: Path) -> None:
     assert [s.doc for s in collect_sources([d])] == ["sub/one.md"]
 
 
+DAMAGED_PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R\ntrailer\n%%EO"  # cut off mid-file
+
+
+def test_a_directory_skips_files_without_text_and_says_why(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    from tests.index.test_extract import scanned_pdf
+
+    d = tmp_path / "corpus"
+    d.mkdir()
+    (d / "good.txt").write_text("# Good\n\nThe okapi survey counted 1,204 animals.\n", encoding="utf-8")
+    (d / "damaged.pdf").write_bytes(DAMAGED_PDF)
+    (d / "scan.pdf").write_bytes(scanned_pdf())
+    (d / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    with caplog.at_level("WARNING", "index.build"):
+        assert [s.doc for s in collect_sources([d])] == ["good.txt"]
+    warned = {r.skipped: r.getMessage() for r in caplog.records}  # type: ignore[attr-defined]
+    assert set(warned) == {str(d / n) for n in ("damaged.pdf", "scan.pdf", "latin1.txt")}
+    assert warned[str(d / "damaged.pdf")].startswith(f"skipped {d / 'damaged.pdf'}: not a readable PDF")
+    assert "no text layer" in warned[str(d / "scan.pdf")]
+    assert "not valid UTF-8" in warned[str(d / "latin1.txt")]
+    # the same file named on its own is still refused
+    with pytest.raises(InputError, match="not a readable PDF"):
+        collect_sources([d / "damaged.pdf"])
+    with pytest.raises(InputError, match="no text layer"):
+        collect_sources([d / "scan.pdf", d / "good.txt"])
+
+
 @pytest.mark.parametrize(
     "name", ["../x.txt", "/etc/passwd.txt", "a/../../b.txt", ".hidden.txt", "x.xlsx", "", "a\\b.txt"]
 )

