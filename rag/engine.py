@@ -8,6 +8,7 @@ the reference under a lock, so reads keep being served while documents are added
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,7 @@ from index.lexicon import (
     read_glossary,
 )
 from index.snapshot import IndexSnapshot, load_snapshot
+from index.types import Chunk
 from rag.answer import AnswerParams, abstain, compose
 from rag.batch import Gated, PriorityGate, QueryBatcher
 from rag.deltas import deltas
@@ -85,6 +87,7 @@ class Engine:
         self._write_lock = threading.Lock()
         self._pinyin: dict[str, tuple[NameIndex, NameIndex, NameIndex]] = {}
         self._uploaded: dict[str, frozenset[str]] = {}
+        self._untrusted: dict[str, frozenset[str]] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -279,6 +282,17 @@ class Engine:
             self._uploaded = {snap.generation: docs}  # one set per live snapshot
         return docs
 
+    def _penalty(self, snap: IndexSnapshot) -> Callable[[Chunk], float] | None:
+        """The ranking deduction for passages outside ``RAG_TRUSTED_SOURCES`` (None when unset)."""
+        if not self.settings.trusted_sources:
+            return None
+        docs = self._untrusted.get(snap.generation)
+        if docs is None:
+            docs = untrusted(snap, self.settings.trusted_sources)
+            self._untrusted = {snap.generation: docs}  # one set per live snapshot
+        cost = self.settings.untrusted_penalty
+        return lambda c: cost if c.doc in docs else 0.0
+
     def _name_indexes(self, snap: IndexSnapshot) -> tuple[NameIndex, NameIndex, NameIndex]:
         """The corpus's words by pinyin reading and by the sound of a transliterated name, Chinese
         (for English questions) and English (for Chinese ones)."""
@@ -308,6 +322,7 @@ class Engine:
             filters=filters,
             mode=mode,
             weights=self.weights,
+            penalty=self._penalty(snap),
         )
 
     def _extractive(self, question: str, filters: Filters | None) -> Answer:
@@ -322,6 +337,7 @@ class Engine:
             candidates=self.settings.candidates,
             filters=filters,
             weights=self.weights,
+            penalty=self._penalty(snap),
         )
         t1 = time.perf_counter()
         texts = {h.chunk.doc: snap.documents[h.chunk.doc].text for h in hits}
@@ -393,6 +409,18 @@ def _extractive_stream(ans: Answer) -> Iterator[str | Answer]:
     # the lead line and the quotes in text order: the reading of a follow-up, the lead line, the quotes
     yield from deltas((f"Read as: {ans.read_as}\n" if ans.read_as else "") + ans.text)
     yield ans
+
+
+def untrusted(snap: IndexSnapshot, trusted: Sequence[str]) -> frozenset[str]:
+    """The documents of a snapshot that are neither of a trusted origin ("corpus", "path", "upload")
+    nor named by a trusted pattern."""
+    docs = snap.manifest.get("documents", {})
+
+    def ok(doc: str, meta: dict[str, Any]) -> bool:
+        via = (meta.get("origin") or {}).get("via", "")
+        return any(t == via or fnmatch.fnmatchcase(doc, t) for t in trusted)
+
+    return frozenset(d for d, m in docs.items() if not ok(d, m))
 
 
 def uploaded(snap: IndexSnapshot) -> frozenset[str]:

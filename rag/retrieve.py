@@ -21,6 +21,7 @@ USE cosine decides. On a corpus in one language this is plain score fusion. The 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ import numpy as np
 from index.embed import Embedder, segment_queries
 from index.normalize import normalize
 from index.snapshot import IndexSnapshot
+from index.types import Chunk
 from rag.query import Query
 from rag.types import Filters, Hit
 
@@ -154,11 +156,18 @@ def search(
     mode: str = "hybrid",
     weights: FusionWeights | None = None,
     qvec: np.ndarray | None = None,
+    penalty: Callable[[Chunk], float] | None = None,
 ) -> list[Hit]:
+    """The top ``k`` passages by fused score; ``penalty`` (a chunk's deduction from its fused score)
+    is how a preference for curated sources enters the ranking (``Settings.trusted_sources``)."""
     sig = gather(snapshot, embedder, query, candidates=candidates, filters=filters, mode=mode, qvec=qvec)
     if not sig.ids.size:
         return []
     fused, per = fuse(sig, weights or FusionWeights())
+    if penalty is not None:
+        fused = fused - np.fromiter(
+            (penalty(snapshot.chunks[int(i)]) for i in sig.ids), dtype=np.float64, count=len(sig.ids)
+        )
     order = np.lexsort((sig.ids, -fused))
     hits: list[Hit] = []
     kept_sigs: list[set[str]] = []

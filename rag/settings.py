@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     top_k: int = 10
     candidates: int = 50  # per retriever, before fusion
 
+    # the curated sources, preferred in ranking: origins ("corpus", "path", "upload") or document-name
+    # patterns ("broker/*.pdf"); a passage from any other document has ``untrusted_penalty`` taken
+    # off its fused score (the scale of one e5 weight: 4 per unit of cosine short of the best).
+    # Unset: every document ranks on its content alone
+    trusted_sources: list[str] = Field(default_factory=list)
+    untrusted_penalty: float = Field(default=1.0, ge=0)
+
     # answering
     llm_url: str = ""  # an OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1
     llm_model: str = ""
