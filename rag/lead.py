@@ -145,6 +145,16 @@ _ASKS_MONEY = re.compile(
     r"营收|營收|收入|利润|利潤|估值|融资|融資|投资|投資|金额|金額|价格|價格|订单|訂單|指引|多少钱|多少錢|罚款|罰款",
     re.IGNORECASE,
 )
+_ASKS_WHICH = re.compile(
+    r"^\W*(?:which|who|whom|whose)\b|\b(?:which|what) (?:company|companies|firm|group|industry|sector|"
+    r"country|city|person|one)\b|哪(?:一)?(?:家|个|個|位|些|种|種|类|類|国|國|所|座|部|支|项|項|个人)|谁|誰",
+    re.IGNORECASE,
+)
+# a share stated otherwise than in percent ("1/3的人口", "三分之一", "三成"): which share answers
+# a "what proportion" question is then a guess
+_OTHER_SHARE = re.compile(
+    r"\d+\s*/\s*\d+|[一二三四五六七八九十\d]+\s*分之\s*[一二三四五六七八九十\d]+|[一二三四五六七八九\d]成"
+)
 _ASKS_QUARTER = re.compile(r"which quarter|what quarter|哪个季度|哪個季度|哪一季", re.IGNORECASE)
 _ASKS_WHEN = re.compile(
     r"^\W*when\b|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had|can|could|would|should)\b|"
@@ -155,7 +165,7 @@ _ASKS_WHEN = re.compile(
 # an amount of unnamed kind ("how big a stake", "by how much", "多大"): a percentage or money, as the
 # quote states it (not "多少家": that counts)
 _ASKS_AMOUNT = re.compile(
-    r"\bhow (?:much|big|large)\b|多大|多少(?![家个個人次位名种種项項只件座年天月倍届屆台辆輛款部])|规模|規模|幅度",
+    r"\bhow (?:much|big|large)\b|多大|多少(?![家个個人次位名种種项項只件座年天月倍届屆台辆輛款部])",
     re.IGNORECASE,
 )
 
@@ -360,6 +370,8 @@ def asked_figure(question: str) -> str | None:
         return "quarter"
     if _ASKS_WHEN.search(question):
         return "period"
+    if _ASKS_WHICH.search(question):
+        return None  # the answer is a name ("哪一家電信公司"): its figures are not it
     if _ASKS_PERCENT.search(question):
         return "percent"
     if _ASKS_MONEY.search(question):
@@ -411,6 +423,8 @@ def lead_line(question: str, script: str, quote: str, n: int, context: str = "")
             fig = next(iter(found.values()))
             break
     if fig is None or (fig.kind == "period" and not _one_time(fig, context or quote)):
+        return None
+    if fig.kind == "percent" and _OTHER_SHARE.search(context or quote):
         return None
     text = fig.rendered["en" if script == "en" else "zh"]
     if unsupported_figures(text, [quote]):

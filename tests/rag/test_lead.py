@@ -121,3 +121,13 @@ def test_no_date_lead_when_the_passage_says_when_more_than_once() -> None:
     assert lead_line("When was it founded?", "en", "2026年中国芯片公司", 1) == "2026 [1]"
     # a count is not an amount
     assert lead_line("有多少家公司上市?", "zh", "3家公司上市,募资50亿元", 1) is None
+
+
+def test_no_lead_for_a_name_or_a_share_stated_otherwise() -> None:
+    # a "which company" question asks a name: the quote's figures are not the answer
+    quote = "中國移動通信擁有全球第一的行動通訊網路規模和客戶規模,市場份額60%"
+    assert lead_line("全球第一的網路規模是哪一家電信公司?", "zh", quote, 1) is None
+    assert lead_line("Which company holds a 60% share?", "en", "China Mobile holds 60%", 1) is None
+    # the share asked may be the one written as a fraction
+    assert lead_line("德國失去了多少比例人口?", "zh", "俄國失去了1/3的人口,90%的煤產地", 1) is None
+    assert lead_line("非華人占總人口多少比例?", "zh", "非華人佔總人口大約三成,其中25%為馬來人", 1) is None
