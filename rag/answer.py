@@ -705,13 +705,18 @@ def compose(
         attributed.add((c.doc, c.article))
     if conflict is not None:
         parts.append(_conflict_note(conflict, best, chosen, script))
-    # from the best sentence itself, not what its quote carries on into (the next bullet's figures)
-    # (none for a question asking several things: one figure would answer only one of them)
-    lead = (
-        lead_line(query.text, script, best.text, 1, citations[0].quote)
-        if not query.multipart and best.text in citations[0].quote
-        else None
-    )
+    # from the best sentence itself, not what its quote carries on into (the next bullet's figures);
+    # a question asking several things gets one figure per part, each from the first quote that
+    # states exactly one of the kind that part asks
+    if query.multipart:
+        wt, wg = _term_weights(query, stats)
+        lead = _part_leads(query.text, wg or wt, script, chosen, ranked, citations)
+    else:
+        lead = (
+            lead_line(query.text, script, best.text, 1, citations[0].quote)
+            if best.text in citations[0].quote
+            else None
+        )
     if lead and script == "zh-Hant":
         lead = to_traditional(lead)
     return Answer(
@@ -727,6 +732,63 @@ def compose(
 
 
 _MARKUP = re.compile(r"\*\*|</?b>|^\s*[*•]\s+|\s+\*\s+")
+
+
+_PRONOUN = re.compile(r"\b(?:it|its|they|their|them|this|that)\b|其|它|该|該|此", re.IGNORECASE)
+_EACH = re.compile(r"分别|分別|各自|各为|各為|\b(?:respectively|each|both)\b", re.IGNORECASE)
+
+
+def _part_cover(s: Sentence, keys: set[str]) -> float:
+    """How much of a question part's terms a quote covers (its own words or their translations)."""
+    return sum(w for t, w in s.covered.items() if t.removeprefix("zh:") in keys)
+
+
+def _part_leads(
+    question: str,
+    weights: Mapping[str, float],
+    script: str,
+    chosen: list[Sentence],
+    ranked: list[Sentence],
+    citations: list[Citation],
+) -> str | None:
+    """The lead line of a question asking several things ("华为的研发投入是多少?占营收的比例是多少?"):
+    for each part, the figure of the quoted sentence that covers most of that part's terms and its weightiest
+    term (the measure it asks: a revenue figure is no answer to a backlog question), with its
+    ``[n]``, joined with "; "; a part whose quote states no one figure of its kind is left to the
+    quotes. None for a question about the article itself (its date is the attribution's), and when no
+    part has a figure. ``weights``: the question's term weights (``_term_weights``)."""
+    if asks_source(question):
+        return None
+    leads: list[str] = []
+    carried: str | None = None
+    for piece in _PART_BREAK.split(question):
+        keys = {t for t in set(tokenize(piece)) | set(english_stems(piece)) if t in weights}
+        if not keys:
+            continue
+        top = max(keys, key=lambda t: weights[t])
+        # "and how fast was it growing?": the part's subject is the one before's, which its sentence
+        # must then be about too; a part asking one figure per name ("分别是多少") has no single one
+        need = [top] + ([carried] if carried and _PRONOUN.search(piece) else [])
+        carried = top
+        if _EACH.search(piece):
+            continue
+        # the sentences of the quotes (a quote may run over several), each with its quote's number
+        fits = [
+            (_part_cover(r, keys), -n, r, q)
+            for n, q in enumerate(chosen, 1)
+            for r in ranked
+            if r.chunk.doc == q.chunk.doc
+            and q.start <= r.start
+            and r.end <= q.end
+            and all(t in r.covered or "zh:" + t in r.covered for t in need)
+        ]
+        if not fits:
+            continue
+        _, neg_n, best, quote = max(fits, key=lambda f: (f[0], f[1]))
+        line = lead_line(piece, script, best.text, citations[-neg_n - 1].n, quote.text)
+        if line and line not in leads:
+            leads.append(line)
+    return "; ".join(leads) if leads else None
 
 
 def display_sentence(

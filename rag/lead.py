@@ -155,6 +155,12 @@ _ASKS_WHICH = re.compile(
 _OTHER_SHARE = re.compile(
     r"\d+\s*/\s*\d+|[一二三四五六七八九十\d]+\s*分之\s*[一二三四五六七八九十\d]+|[一二三四五六七八九\d]成"
 )
+# a change asked for ("by how much", "undercut", "增长多少"): a percentage answers it as well as an amount
+_ASKS_CHANGE = re.compile(
+    r"\bby how much\b|\b(?:undercut|cut|rise|rose|fall|fell|grow|grew|drop|increase|decrease|lower|higher|"
+    r"cheaper|more expensive)\b|增长|增長|增加|下降|降低|上涨|上漲|下跌|提高|减少|減少|增幅|降幅|涨幅|漲幅",
+    re.IGNORECASE,
+)
 _ASKS_QUARTER = re.compile(r"which quarter|what quarter|哪个季度|哪個季度|哪一季", re.IGNORECASE)
 _ASKS_WHEN = re.compile(
     r"^\W*when\b|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had|can|could|would|should)\b|"
@@ -409,9 +415,11 @@ def lead_line(question: str, script: str, quote: str, n: int, context: str = "")
         return None
     # the kind asked, then (for an amount of unnamed kind: "By how much does it undercut the cost?")
     # the other kind of amount, when the quote states none of the first
-    tries = {"amount": ["money", "percent"], "period": ["period"]}.get(kind, [kind])
-    if kind in ("money", "percent") and _ASKS_AMOUNT.search(question):
-        tries.append("percent" if kind == "money" else "money")
+    tries = {"amount": ["money"], "period": ["period"]}.get(kind, [kind])
+    if kind == "percent" and _ASKS_AMOUNT.search(question):
+        tries.append("money")
+    elif kind in ("money", "amount") and _ASKS_CHANGE.search(question):
+        tries.append("percent")  # how much a figure changed may be a share of it
     stated = figures(quote) + (periods(quote) if kind == "period" else [])
     given = {f.rendered["en"] for f in figures(question) + periods(question)}
     fig = None

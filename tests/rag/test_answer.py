@@ -374,3 +374,17 @@ def test_a_quote_stops_at_the_next_bullet_about_something_else(engine: Engine) -
     both = engine.ask("Meta预计2026年资本支出是多少?第四季度营收多少?")
     assert any("1150亿美元" in c.quote for c in both.citations)
     assert any("598.9" in c.quote for c in both.citations)
+
+
+def test_a_question_asking_two_figures_leads_with_each_from_the_quote_about_it(engine: Engine) -> None:
+    ans = engine.ask("Meta预计2026年资本支出是多少?第四季度营收多少?")
+    assert ans.lead is not None and ans.text.startswith(ans.lead)
+    by_n = {c.n: c.quote for c in ans.citations}
+    figures = dict(re.findall(r"([^;\[]+?) \[(\d+)\]", ans.lead))
+    assert figures, ans.lead
+    for text, n in figures.items():
+        # each figure is its own quote's, and the quote is about that part
+        assert text.strip().split("至")[0].rstrip("亿美元") in by_n[int(n)].replace(",", "")
+    assert "1150至1350亿美元" in ans.lead and "598.9亿美元" in ans.lead
+    # a question about the article itself gets none: its date is the attribution's
+    assert engine.ask("阶跃星辰融资的报道来自哪家媒体?发布于哪一天?").lead is None
