@@ -26,7 +26,7 @@ from index.build import (
     current_generation,
 )
 from index.cache import EmbeddingCache
-from index.embed import Embedder, default_threads, make_embedder
+from index.embed import Embedder, default_threads, make_embedder, segment_queries
 from index.errors import InputError
 from index.lexicon import (
     NAMES_GLOSSARY,
@@ -329,6 +329,7 @@ class Engine:
         t0 = time.perf_counter()
         snap = self.snapshot
         q = self.analyze(question, snap)
+        qvec = self.embedder.encode_query([q.text])[0]  # searched with, and weighed against the quote
         hits = hybrid_search(
             snap,
             self.embedder,
@@ -338,16 +339,36 @@ class Engine:
             filters=filters,
             weights=self.weights,
             penalty=self._penalty(snap),
+            qvec=qvec,
         )
         t1 = time.perf_counter()
         texts = {h.chunk.doc: snap.documents[h.chunk.doc].text for h in hits}
         if hits:
-            ans = compose(q, hits, texts, self.lexicon, snap, self.answer_params, self._uploads(snap))
+            ans = compose(
+                q,
+                hits,
+                texts,
+                self.lexicon,
+                snap,
+                self.answer_params,
+                self._uploads(snap),
+                self._similarity(qvec),
+            )
         else:
             ans = abstain(q.text, hits)
         t2 = time.perf_counter()
         ans.timings_ms = {"retrieve": _ms(t1 - t0), "answer": _ms(t2 - t1), "total": _ms(t2 - t0)}
         return ans
+
+    def _similarity(self, qvec: Any) -> Callable[[str], dict[str, float]]:
+        """Each embedder's cosine between the question (the vector it was searched with) and one
+        sentence: ``sentence_e5``, ``sentence_use``."""
+
+        def sim(sentence: str) -> dict[str, float]:
+            dv = self.embedder.encode_documents([sentence])[0]
+            return {f"sentence_{n}": float(v @ dv) for n, v in segment_queries(self.embedder, qvec).items()}
+
+        return sim
 
     def read(self, question: str, history: Sequence[str] = ()) -> str:
         """The question as it stands on its own, given the user's earlier questions in this

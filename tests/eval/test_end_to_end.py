@@ -130,17 +130,24 @@ def test_harness_end_to_end_on_a_tiny_corpus(shared, tmp_path, fake_embedder, ca
     assert "wrote" in capsys.readouterr().out
 
 
-def test_separate_corpus_index_is_built_once_and_reused(shared, fake_embedder):
-    corpus, gold, data = shared
+def test_separate_corpus_index_is_built_once_and_reused(shared, fake_embedder, tmp_path):
+    corpus, gold, _ = shared
+    data = tmp_path / "data"  # its own: the first run below builds the index
     args = cli.main_parser().parse_args(["--gold", str(gold), "--corpus", str(corpus), "--no-progress"])
     base = Settings(data_dir=data, corpus=data / "no-such-default-corpus")
+    start = fake_embedder.calls
     assert cli.run(args, settings=base, embedder=fake_embedder) == 0
     index_dir = data / "indexes" / cli.corpus_index_name(corpus)
     assert index_dir.is_dir()
     before = snapshot_of(index_dir)
+    first = fake_embedder.calls - start  # every chunk, and the sentences the answers weigh
     calls = fake_embedder.calls
     assert cli.run(args, settings=base, embedder=fake_embedder) == 0
-    assert fake_embedder.calls == calls  # nothing re-embedded
+    again = fake_embedder.calls - calls
+    calls = fake_embedder.calls
+    assert cli.run(args, settings=base, embedder=fake_embedder) == 0
+    # a re-run embeds the answers' sentences again, the same ones each time, and no chunk
+    assert fake_embedder.calls - calls == again < first
     assert snapshot_of(index_dir) == before  # the index was reused as it was, not rebuilt
 
 

@@ -80,6 +80,9 @@ def test_abstention_fit_reports_weights_threshold_and_operating_points(
         "coverage_top",
         "rank_best",
         "constraint_ratio",
+        "passage_coverage",
+        "missing_max",
+        "sentence_dense",  # the fake embedder's one part
     }  # no aligned model
     assert 0.0 <= out["min_confidence"] <= 1.0
     assert out["train_false_abstention"] == 0.0  # the threshold refuses no answerable question

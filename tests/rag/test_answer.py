@@ -68,6 +68,19 @@ def test_split_sentences_offsets() -> None:
     assert all(q == q.strip() and not q.startswith("-") for q in quotes)
 
 
+def test_initials_and_titles_do_not_end_a_sentence() -> None:
+    doc = "It was in the USA. Then M. Theo Kearney came. Dr. Mann met Raymond S. Bradley on St. Johns River."
+    c = Chunk(
+        doc="d", article=0, title="t", source=None, date=None, section="", start=0, end=len(doc), text=doc
+    )
+    quotes = [doc[s:e] for s, e in split_sentences(c)]
+    assert quotes == [
+        "It was in the USA.",
+        "Then M. Theo Kearney came.",
+        "Dr. Mann met Raymond S. Bradley on St. Johns River.",
+    ]
+
+
 def test_english_question_names_a_company_through_the_glossary(engine: Engine) -> None:
     # "StepFun" is not in CC-CEDICT; the bundled glossary knows it as 阶跃星辰
     ans = engine.ask("How much did StepFun raise in its latest funding round?")
@@ -225,16 +238,26 @@ def test_the_abstention_model_weighs_coverage_and_the_aligned_cosine() -> None:
 
     c = Chunk("d.txt", 0, "t", None, None, "", 0, 20, "巴黎有四万人死于瘟疫。")
     hits = [_hit_with(c, 1, 0.62), _hit_with(c, 2, 0.41)]
-    good = Sentence(c, 1, 0, 11, "巴黎有四万人死于瘟疫。", 0.9, 0.8)
-    weak = Sentence(c, 1, 0, 11, "巴黎有四万人死于瘟疫。", 0.2, 0.15)
-    f_good, f_weak = evidence_features(good, [good], hits), evidence_features(weak, [weak], hits)
+    weights = {"巴黎": 1.0, "死": 1.0, "瘟疫": 2.0}
+    good = Sentence(c, 1, 0, 11, "巴黎有四万人死于瘟疫。", 0.9, 0.8, {"巴黎": 0.25, "死": 0.25, "瘟疫": 0.5})
+    weak = Sentence(c, 1, 0, 11, "巴黎有四万人死于瘟疫。", 0.2, 0.15, {"巴黎": 0.25})
+    f_good = evidence_features(good, [good], hits, weights)
+    f_weak = evidence_features(weak, [weak], hits, weights)
     assert f_good["aligned_top"] == 0.62 and abs(f_good["aligned_margin"] - 0.21) < 1e-9
+    # what the passage never mentions: nothing for the one, the heaviest term (瘟疫) for the other
+    assert f_good["missing_max"] == 0.0 and f_weak["missing_max"] == 0.5
+    assert abs(f_weak["passage_coverage"] - 0.25) < 1e-9
     p = AnswerParams()
+    # without the sentence's cosines (no embedder to ask) the model does not apply
+    assert confidence(f_good, p) is None
+    f_good |= {"sentence_e5": 0.9, "sentence_use": 0.6}
+    f_weak |= {"sentence_e5": 0.8, "sentence_use": 0.3}
     hi, lo = confidence(f_good, p), confidence(f_weak, p)
     assert hi is not None and lo is not None and hi > p.min_confidence > lo
     # without the aligned model's scores (another embedder) the model does not apply
     plain = [_without_aligned(h) for h in hits]
-    assert confidence(evidence_features(good, [good], plain), p) is None
+    f_plain = evidence_features(good, [good], plain, weights) | {"sentence_e5": 0.9}
+    assert confidence(f_plain, p) is None
     assert confidence(f_good, replace(p, confidence_weights=())) is None
 
 
@@ -255,7 +278,8 @@ def test_answers_across_languages_are_judged_by_their_own_model() -> None:
     top = Sentence(zh, 1, 0, 11, zh.text, 1.0, 0.8)
     best = Sentence(en, 2, 0, 40, en.text, 0.6, 0.5)
     hits = [_hit_with(zh, 1, 0.5), _hit_with(en, 2, 0.6)]
-    f = evidence_features(best, [top, best], hits)
+    f = evidence_features(best, [top, best], hits, {"巴黎": 1.0})
+    f |= {"sentence_e5": 0.85, "sentence_use": 0.7}
     # the quoted sentence is weaker than the best one overall: the model sees by how much
     assert abs(f["constraint_ratio"] - 0.6) < 1e-9 and f["rank_best"] == 0.5
     question = Query(text="巴黎有多少人死于瘟疫?", lang="zh")

@@ -155,3 +155,15 @@ def test_trusted_sources_rank_ahead_of_an_upload(settings, fake_embedder) -> Non
     curated = Engine.open(settings.model_copy(update=prefer), embedder=fake_embedder)
     assert rank(curated) > 1  # demoted, not hidden
     assert curated.ask(q).citations[0].doc != "planted.txt"
+
+
+def test_the_quoted_sentence_is_weighed_against_the_question_by_each_embedder(engine: Engine) -> None:
+    engine.add_document("notes/xm.md", "# 小米\n\n小米宣布2026年研发投入将达到300亿元。\n")
+    ans = engine.ask("小米2026年研发投入是多少?")
+    assert not ans.abstained and ans.features is not None
+    sentence = "小米宣布2026年研发投入将达到300亿元。"
+    assert ans.citations[0].quote == sentence
+    qv = engine.embedder.encode_query(["小米2026年研发投入是多少?"])[0]
+    expected = float(qv @ engine.embedder.encode_documents([sentence])[0])
+    # the fake embedder has one part, named "dense"
+    assert abs(ans.features["sentence_dense"] - expected) < 1e-5
