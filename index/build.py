@@ -34,7 +34,7 @@ import numpy as np
 
 from index.cache import EmbeddingCache, cached_hashes, embed_with_cache
 from index.chunk import chunk_articles
-from index.embed import Embedder
+from index.embed import Embedder, segments
 from index.errors import IndexMismatchError, InputError, NotFoundError
 from index.extract import SUPPORTED_SUFFIXES, supported_list
 from index.lexical import chunk_tokens, gloss_tokens, save_lexical
@@ -469,7 +469,12 @@ def _write_generation(
     vs = None
     try:
         ids, vectors, tokens, gloss = _write_chunks(staging / "chunks.sqlite", docs)
-        vs = make_vector_store(store, embedder.dim, staging / "vectors", vector_options)
+        options = dict(vector_options or {})
+        parts = segments(embedder)
+        if store == "faiss" and len(parts) > 1:
+            # retrieval searches each part alone: the IVF's nprobe has to be right for those queries
+            options.setdefault("parts", [w for _, w in parts])
+        vs = make_vector_store(store, embedder.dim, staging / "vectors", options)
         if ids:
             vs.add(np.asarray(ids, dtype=np.int64), np.vstack(vectors))
         vs.save(staging / "vectors")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import inspect
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -89,7 +89,9 @@ class FaissStore:
     The switch happens inside ``add()``, the first time the store reaches the threshold: the vectors
     held so far and the new ones are clustered into an ``IndexIVFFlat`` (``index.ann``) and its
     ``nprobe`` is calibrated on them to reach ``target_recall`` (recall@10 against exact search),
-    unless ``nprobe`` is given. An IVF store stays IVF when vectors are removed again: a later build
+    unless ``nprobe`` is given. ``parts`` (widths) says the vectors are parts side by side that are
+    also searched alone (a paired embedder's, see ``index.embed.segments``): nprobe must then reach
+    the target for such queries too. An IVF store stays IVF when vectors are removed again: a later build
     makes a new store, flat again if the corpus shrank. ``ivf_threshold=None`` keeps it exact always.
     Search with ``k`` at least the store's size (a filtered search asks for every vector) scans every
     list, so it returns what exact search would.
@@ -107,6 +109,7 @@ class FaissStore:
         ivf_threshold: int | None = IVF_THRESHOLD,
         nprobe: int | None = None,
         target_recall: float = TARGET_RECALL,
+        parts: Sequence[int] = (),
         seed: int = 0,
     ) -> None:
         import faiss  # loaded at construction, keeping `import index.store` light
@@ -123,6 +126,9 @@ class FaissStore:
         self._ivf_threshold = ivf_threshold
         self._nprobe = nprobe
         self._target_recall = float(target_recall)
+        self._parts = tuple(int(w) for w in parts)
+        if self._parts and sum(self._parts) != self.dim:
+            raise ConfigError(f"parts {list(self._parts)} do not add up to the dimension {self.dim}")
         self._seed = seed
         self._built: dict[str, Any] = {}  # how the IVF was made, known only to the process that made it
         # `directory` is accepted for symmetry with MilvusLiteStore: faiss only touches disk in save().
@@ -190,7 +196,7 @@ class FaissStore:
             ivf.nprobe = min(self._nprobe, nlist)
             self._built = {"trained_on": min(len(ids), nlist * 40)}
         else:
-            cal = calibrate_nprobe(self._faiss, ivf, vecs, ids, self._target_recall, self._seed)
+            cal = calibrate_nprobe(self._faiss, ivf, vecs, ids, self._target_recall, self._seed, self._parts)
             ivf.nprobe = cal.nprobe
             self._built = {"calibrated_recall_at_10": round(cal.recall_at_10, 4)}
         self._index = ivf

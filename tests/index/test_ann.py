@@ -196,3 +196,20 @@ def test_a_snapshot_whose_vectors_file_is_of_another_kind_is_refused(
     flat.save(gen / "vectors")  # a flat file where the manifest records IVF
     with pytest.raises(IndexMismatchError, match="different builds"):
         load_snapshot(tmp_path, fake_embedder.model_id, fake_embedder.dim)
+
+
+def test_vectors_of_two_parts_get_an_nprobe_that_serves_each_part_alone(clustered) -> None:
+    ids, vecs, q = clustered
+    half = DIM // 2
+    s = FaissStore(DIM, ivf_threshold=THRESHOLD, parts=(half, DIM - half))
+    s.add(ids, vecs)
+    whole = FaissStore(DIM, ivf_threshold=THRESHOLD)
+    whole.add(ids, vecs)
+    assert vector_index(s)["nprobe"] >= vector_index(whole)["nprobe"]
+    for part in (slice(0, half), slice(half, DIM)):
+        qp = np.zeros_like(q)
+        qp[:, part] = q[:, part]  # what retrieval sends for one part of a paired embedder
+        _, got = s.search(qp, 10)
+        assert recall_at_k(got, _exact(ids, vecs, qp, 10)) >= 0.95
+    with pytest.raises(ConfigError, match="add up"):
+        FaissStore(DIM, parts=(3, 4))
