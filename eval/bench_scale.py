@@ -16,7 +16,9 @@ configured embedder, cached in the embedding cache) by small Gaussian perturbati
   product's snapshot also reads every chunk row from SQLite, which is not included.
 * ``search_p50_ms`` / ``search_p95_ms``: one ``store.search`` of one query for the retriever's
   ``candidates`` (50) in that fresh process, over the queries the product sends: for a paired
-  embedder one per part (``segment_queries``), i.e. two per question. Query embedding is excluded and
+  embedder one per part (``segment_queries``), i.e. two per question, with ``--search-threads``
+  (1: a service answers concurrent questions on separate cores, and on a busy machine a second
+  OpenMP thread per query adds spin-wait jitter, not speed). Query embedding is excluded and
   reported apart as ``embed_query_ms`` (the median of single questions, the same for every N).
 * ``upload_s``: adding one document of 10 chunks the way the product does today: ``build_index``
   writes a new generation, so the vector store (IVF training included) and both BM25 fields are
@@ -64,6 +66,7 @@ class Config:
     queries: int = 200
     noise: float = 0.5
     threads: int = 1
+    search_threads: int = 1
     ivf_threshold: int = 200_000
     seed: int = 0
     workdir: Path | None = None
@@ -93,6 +96,7 @@ class Run:
     ann_recall_at_10_segments: float = 1.0
     vector_index: dict[str, Any] = field(default_factory=dict)
     threads: int = 1
+    search_threads: int = 1
 
 
 def say(msg: str) -> None:
@@ -203,7 +207,9 @@ def run_size(
     from index.embed import segments
     from index.store import FaissStore, vector_index
 
-    run = Run(chunks=n, embed_query_ms=round(eq_ms, 2), threads=cfg.threads)
+    run = Run(
+        chunks=n, embed_query_ms=round(eq_ms, 2), threads=cfg.threads, search_threads=cfg.search_threads
+    )
     parts = [w for _, w in segments(embedder)]
     n_base = len(sample_vecs) - cfg.queries
     bases, held = sample_vecs[:n_base], sample_vecs[n_base:]
@@ -234,7 +240,7 @@ def run_size(
 
     qpath = work / f"n{n}" / "queries.npy"
     np.save(qpath, qprod)
-    probe = _probe(gen, qpath, cfg.threads)
+    probe = _probe(gen, qpath, cfg.search_threads)
     for k, v in probe.items():
         setattr(run, k, round(v, 4))
     say(
@@ -378,7 +384,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Synthetic chunks from {c['sentences']:,} real sentences; vectors: {c['sample'] - c['queries']:,} "
         f"embedded sentences ({c['model_id']}, {c['dim']} dims) plus Gaussian noise "
-        f"({c['noise']} of the median nearest-neighbour distance); {c['threads']} thread(s); IVF from "
+        f"({c['noise']} of the median nearest-neighbour distance); {c['threads']} build / {c['search_threads']} search thread(s); IVF from "
         f"{c['ivf_threshold']:,} vectors (nlist/nprobe shown). Search: one query, k={c['search_k']}, "
         f"query embedding excluded ({result['runs'][0]['embed_query_ms']:.0f} ms apart). Upload: "
         f"{c['upload_chunks']} chunks, vector store and BM25 rebuilt as a new generation (the product's "
@@ -432,7 +438,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=2000, help="real sentences embedded (queries included)")
     p.add_argument("--queries", type=int, default=200, help="held-out sample sentences used as queries")
     p.add_argument("--noise", type=float, default=0.5, help="perturbation, in nearest-neighbour distances")
-    p.add_argument("--threads", type=int, default=1, help="faiss/BLAS/embedder threads")
+    p.add_argument("--threads", type=int, default=1, help="faiss/BLAS/embedder threads for building")
+    p.add_argument(
+        "--search-threads", type=int, default=1, help="faiss threads of the fresh process that searches"
+    )
     p.add_argument("--ivf-threshold", type=int, default=200_000)
     p.add_argument("--workdir", type=Path, help="where the generations are written (default: $TMPDIR)")
     p.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
@@ -454,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         queries=args.queries,
         noise=args.noise,
         threads=args.threads,
+        search_threads=args.search_threads,
         ivf_threshold=args.ivf_threshold,
         workdir=args.workdir,
         cache=settings.cache_dir,
