@@ -9,7 +9,11 @@ configured embedder, cached in the embedding cache) by small Gaussian perturbati
 * ``build_s``: the derived indexes of one generation, as ``index.build`` writes them: the vector
   store (``FaissStore``: exact below ``--ivf-threshold``, IVF with training and nprobe calibration
   above) filled and saved, plus both BM25 fields built and saved (``vector_build_s`` and
-  ``lexical_build_s`` apart). Not included: parsing, chunking, embedding, chunks.sqlite.
+  ``lexical_build_s`` apart). Not included: parsing, chunking, embedding, chunks.sqlite. BM25 is
+  built only up to ``--lexical-max`` chunks (200,000; ``lexical_included`` says): bm25s holds every
+  token of the corpus as a Python int while indexing, and the gloss field has ~430 tokens per chunk,
+  so at a million chunks it needs more memory than this 24 GiB machine has (it passed 19 GiB and
+  was stopped); above that size every number is the vector store's alone.
 * ``disk_gib``: that generation's vectors/ + lexical/ on disk.
 * ``startup_s`` / ``rss_gib``: a fresh process loading both (imports of faiss and bm25s included),
   and its resident memory (VmRSS) afterwards; ``vector_*`` the same for the vector store alone. The
@@ -68,6 +72,7 @@ class Config:
     threads: int = 1
     search_threads: int = 1
     ivf_threshold: int = 200_000
+    lexical_max: int = 200_000
     seed: int = 0
     workdir: Path | None = None
     cache: Path | None = None
@@ -97,6 +102,7 @@ class Run:
     vector_index: dict[str, Any] = field(default_factory=dict)
     threads: int = 1
     search_threads: int = 1
+    lexical_included: bool = True
 
 
 def say(msg: str) -> None:
@@ -166,7 +172,13 @@ def _du_gib(path: Path) -> float:
 
 
 def _build(
-    gen: Path, parts: list[int], ids: np.ndarray, vecs: np.ndarray, text: list, gloss: list, threshold: int
+    gen: Path,
+    parts: list[int],
+    ids: np.ndarray,
+    vecs: np.ndarray,
+    text: list | None,
+    gloss: list | None,
+    threshold: int,
 ) -> tuple[Any, float, float]:
     """What ``index.build`` does for one generation's derived indexes (the same store options)."""
     from index.lexical import save_lexical
@@ -177,7 +189,8 @@ def _build(
     store.add(ids, vecs)
     store.save(gen / "vectors")
     t1 = time.perf_counter()
-    save_lexical(gen / "lexical", text, gloss)
+    if text is not None and gloss is not None:
+        save_lexical(gen / "lexical", text, gloss)
     return store, t1 - t0, time.perf_counter() - t1
 
 
@@ -216,14 +229,15 @@ def run_size(
     sigma = noise_scale(bases, cfg.noise)
     say(f"N={n}: making {n + UPLOAD_CHUNKS} chunks")
     chunks = make_chunks(n + UPLOAD_CHUNKS, list(range(n_base)), pool, cfg.seed + n)
-    text, gloss = chunks.tokens(pool)
+    run.lexical_included = n <= cfg.lexical_max
+    text, gloss = chunks.tokens(pool) if run.lexical_included else (None, None)
     vecs = vectors_for(bases, chunks.base, sigma, cfg.seed + n)
     ids = np.arange(n + UPLOAD_CHUNKS, dtype=np.int64)
 
     say(f"N={n}: building the vector store and BM25")
     gen = work / f"n{n}" / "gen-000001"
     store, run.vector_build_s, run.lexical_build_s = _build(
-        gen, parts, ids[:n], vecs[:n], text[:n], gloss[:n], cfg.ivf_threshold
+        gen, parts, ids[:n], vecs[:n], text and text[:n], gloss and gloss[:n], cfg.ivf_threshold
     )
     run.build_s = run.vector_build_s + run.lexical_build_s
     run.vector_index = vector_index(store)
@@ -295,7 +309,8 @@ def probe(gen: Path, queries: Path, threads: int) -> dict[str, float]:
     manifest_dim = int(np.load(queries, mmap_mode="r").shape[1])
     store = FaissStore.load(manifest_dim, gen / "vectors")
     vector_s, vector_rss = time.perf_counter() - t0, _rss_gib()
-    load_lexical(gen / "lexical")
+    if (gen / "lexical").is_dir():
+        load_lexical(gen / "lexical")
     startup_s, rss = time.perf_counter() - t0, _rss_gib()
     q = np.load(queries)
     for row in q[:5]:
@@ -357,6 +372,7 @@ def run(cfg: Config, embedder: Any) -> dict[str, Any]:
 
 COLUMNS = [
     ("chunks", "chunks", "{:,}"),
+    ("BM25", "lexical_included", "{}"),
     ("vector index", "vector_index", "{}"),
     ("build s", "build_s", "{:.1f}"),
     ("disk GiB", "disk_gib", "{:.3f}"),
@@ -377,6 +393,10 @@ def _kind(info: dict[str, Any]) -> str:
     return f"ivf {info['nlist']}/{info['nprobe']}"
 
 
+def _cell(value: Any, fmt: str) -> str:
+    return ("yes" if value else "no") if isinstance(value, bool) else fmt.format(value)
+
+
 def markdown(result: dict[str, Any]) -> str:
     c = result["config"]
     lines = [
@@ -394,7 +414,7 @@ def markdown(result: dict[str, Any]) -> str:
         "|" + "---|" * len(COLUMNS),
     ]
     for r in result["runs"]:
-        cells = [_kind(r[k]) if k == "vector_index" else fmt.format(r[k]) for _, k, fmt in COLUMNS]
+        cells = [_cell(r[k], fmt) if k != "vector_index" else _kind(r[k]) for _, k, fmt in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -443,6 +463,9 @@ def main(argv: list[str] | None = None) -> int:
         "--search-threads", type=int, default=1, help="faiss threads of the fresh process that searches"
     )
     p.add_argument("--ivf-threshold", type=int, default=200_000)
+    p.add_argument(
+        "--lexical-max", type=int, default=200_000, help="largest N whose BM25 is built (memory: see above)"
+    )
     p.add_argument("--workdir", type=Path, help="where the generations are written (default: $TMPDIR)")
     p.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--probe-queries", type=Path, help=argparse.SUPPRESS)
@@ -465,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         search_threads=args.search_threads,
         ivf_threshold=args.ivf_threshold,
+        lexical_max=args.lexical_max,
         workdir=args.workdir,
         cache=settings.cache_dir,
     )

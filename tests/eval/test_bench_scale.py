@@ -30,6 +30,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> dict:
         sample=240,
         queries=40,
         ivf_threshold=1000,
+        lexical_max=1000,
         cache=tmp / "cache",
         workdir=tmp,
     )
@@ -48,6 +49,7 @@ def test_the_store_is_exact_below_the_threshold_and_ivf_above(result: dict) -> N
     small, large = result["runs"]
     assert small["vector_index"] == {"kind": "flat"} and small["ann_recall_at_10"] == 1.0
     assert large["vector_index"]["kind"] == "ivf"
+    assert small["lexical_included"] and not large["lexical_included"]  # BM25 skipped above lexical_max
     assert 0 < large["ann_recall_at_10"] <= 1.0
 
 
@@ -56,7 +58,7 @@ def test_reports_are_written_beside_the_json(result: dict, tmp_path: Path) -> No
     write_reports(result, out, None, None)
     assert json.loads(out.read_text())["runs"][1]["chunks"] == 2000
     table = (tmp_path / "bench" / "scale.md").read_text()
-    assert "| 2,000 | ivf " in table and markdown(result) == table
+    assert "| 2,000 | no | ivf " in table and markdown(result) == table
     assert (tmp_path / "bench" / "scale.png").read_bytes()[:4] == b"\x89PNG"
 
 
