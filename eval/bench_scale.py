@@ -335,7 +335,9 @@ def probe(gen: Path, queries: Path, threads: int) -> dict[str, float]:
 # driver and reports
 
 
-def run(cfg: Config, embedder: Any) -> dict[str, Any]:
+def run(cfg: Config, embedder: Any, query_embedder: Any | None = None) -> dict[str, Any]:
+    """Every size of ``cfg``; ``query_embedder`` (default ``embedder``) times the query embedding, so
+    it can run on ``search_threads`` like the searches while the sample is embedded on ``threads``."""
     from eval.synth import TokenisedSentences, read_sentences
     from index.lexicon import Lexicon
 
@@ -349,7 +351,7 @@ def run(cfg: Config, embedder: Any) -> dict[str, Any]:
     sample_text = [sentences[i] for i in sample_ix]
     say(f"{len(sentences)} sentences; embedding a sample of {cfg.sample} with {embedder.model_id}")
     sample_vecs = embed_sample(embedder, sample_text, cfg.cache)
-    eq_ms = embed_query_ms(embedder, sample_text[-20:])
+    eq_ms = embed_query_ms(query_embedder or embedder, sample_text[-20:])
     say("tokenising the sentences for BM25")
     lexicon = Lexicon.load(cfg.cache)
     # the sample first, in sample order: chunk bases index the pool directly
@@ -430,8 +432,13 @@ def plot(result: dict[str, Any], out: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     axes[0].plot(n, [r["search_p95_ms"] for r in runs], "o-", label="p95")
     axes[0].plot(n, [r["search_p50_ms"] for r in runs], "o--", label="p50")
+    for r in runs:
+        axes[0].annotate(_kind(r["vector_index"]), (r["chunks"], r["search_p95_ms"]), fontsize=8)
     axes[0].set(title="vector search (one query, k=50)", ylabel="ms")
-    axes[1].plot(n, [r["upload_s"] for r in runs], "o-", label="new generation (product)")
+    axes[1].plot(n, [r["upload_s"] for r in runs], "o-", label="new generation (product; BM25 where built)")
+    for r in runs:
+        if not r["lexical_included"]:
+            axes[1].annotate("vectors only", (r["chunks"], r["upload_s"]), fontsize=8)
     axes[1].plot(n, [r["upload_incremental_s"] for r in runs], "o--", label="incremental store add")
     axes[1].set(title=f"upload of {result['config']['upload_chunks']} chunks", ylabel="s")
     for ax in axes:
@@ -493,7 +500,10 @@ def main(argv: list[str] | None = None) -> int:
         cache=settings.cache_dir,
     )
     embedder = make_embedder(cfg.embedder, num_threads=cfg.threads)
-    result = run(cfg, embedder)
+    # on a busy machine an embedder on two threads took 2 s per question (spin-waits), on one 60 ms
+    single = cfg.search_threads != cfg.threads
+    query_embedder = make_embedder(cfg.embedder, num_threads=cfg.search_threads) if single else None
+    result = run(cfg, embedder, query_embedder)
     write_reports(result, args.json, args.md, args.plot)
     return 0
 
