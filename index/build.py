@@ -22,25 +22,26 @@ import shutil
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from index.cache import EmbeddingCache, cached_hashes, embed_with_cache
 from index.chunk import chunk_articles
-from index.embed import Embedder
+from index.embed import Embedder, segments
 from index.errors import IndexMismatchError, InputError, NotFoundError
 from index.extract import SUPPORTED_SUFFIXES, supported_list
 from index.lexical import chunk_tokens, gloss_tokens, save_lexical
 from index.lexicon import Lexicon
 from index.parse import parse_document, read_document
 from index.storage import TEMP_SUFFIX, write_atomic, writing
-from index.store import make_vector_store
+from index.store import make_vector_store, vector_index
 from index.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -282,16 +283,29 @@ def build_index(
     lexicon: Lexicon | Callable[[], Lexicon] | None = None,
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    vector_options: Mapping[str, Any] | None = None,
 ) -> BuildReport:
     """Add/replace ``upsert`` documents and drop ``remove`` ids; write a new generation if anything
     changed. ``progress(done, total)`` is called while embedding. Unknown ``remove`` ids raise.
 
     A read-only or full disk is a ``StorageError`` naming the path; the previous generation stays live
-    and no temporary file is left behind.
+    and no temporary file is left behind. ``vector_options`` go to the vector store's constructor
+    (faiss: ``ivf_threshold``, ``nprobe``); the kind of index it chose is the manifest's
+    ``vector_index``.
     """
     with writing(index_dir, note="the index was left as it was"):
         return _build_index(
-            index_dir, embedder, upsert, remove, store, params, cache, lexicon, rebuild, progress
+            index_dir,
+            embedder,
+            upsert,
+            remove,
+            store,
+            params,
+            cache,
+            lexicon,
+            rebuild,
+            progress,
+            vector_options,
         )
 
 
@@ -306,6 +320,7 @@ def _build_index(
     lexicon: Lexicon | Callable[[], Lexicon] | None,
     rebuild: bool,
     progress: Callable[[int, int], None] | None,
+    vector_options: Mapping[str, Any] | None,
 ) -> BuildReport:
     t0 = time.perf_counter()
     params = params or ChunkParams()
@@ -423,7 +438,9 @@ def _build_index(
         for d, rows in todo:
             docs[d] = rows
 
-        report.generation = _write_generation(index_dir, docs, embedder, store, params, origins)
+        report.generation = _write_generation(
+            index_dir, docs, embedder, store, params, origins, vector_options
+        )
         _fill_counts(report, docs)
         _prune_generations(index_dir, keep={report.generation, prev_gen.name if prev_gen else ""})
     report.seconds = time.perf_counter() - t0
@@ -442,6 +459,7 @@ def _write_generation(
     store: str,
     params: ChunkParams,
     origins: dict[str, dict[str, str]],
+    vector_options: Mapping[str, Any] | None = None,
 ) -> str:
     n = 1 + max((int(p.name[4:]) for p in index_dir.glob("gen-*") if p.name[4:].isdigit()), default=0)
     name = f"gen-{n:06d}"
@@ -451,7 +469,12 @@ def _write_generation(
     vs = None
     try:
         ids, vectors, tokens, gloss = _write_chunks(staging / "chunks.sqlite", docs)
-        vs = make_vector_store(store, embedder.dim, staging / "vectors")
+        options = dict(vector_options or {})
+        parts = segments(embedder)
+        if store == "faiss" and len(parts) > 1:
+            # retrieval searches each part alone: the IVF's nprobe has to be right for those queries
+            options.setdefault("parts", [w for _, w in parts])
+        vs = make_vector_store(store, embedder.dim, staging / "vectors", options)
         if ids:
             vs.add(np.asarray(ids, dtype=np.int64), np.vstack(vectors))
         vs.save(staging / "vectors")
@@ -461,6 +484,7 @@ def _write_generation(
             "model_id": embedder.model_id,
             "dim": embedder.dim,
             "vector_store": store,
+            "vector_index": vector_index(vs),
             "chunking": params.to_dict(),
             "documents": {
                 d: {"sha256": r.sha256, "chars": len(r.text), "chunks": len(r.chunks)}

@@ -97,7 +97,9 @@ def load_snapshot(index_dir: Path, model_id: str, dim: int) -> IndexSnapshot:
         }
     finally:
         db.close()
-    store = load_vector_store(manifest.get("vector_store", "faiss"), dim, gen / "vectors")
+    store = load_vector_store(
+        manifest.get("vector_store", "faiss"), dim, gen / "vectors", manifest.get("vector_index")
+    )
     return IndexSnapshot(
         gen.name,
         manifest,

@@ -1,9 +1,11 @@
-"""Vector stores: exact inner-product search over L2-normalised chunk vectors.
+"""Vector stores: inner-product search over L2-normalised chunk vectors (exact, or IVF at scale).
 
 Two backends behind one protocol, chosen by name from ``VECTOR_STORES``:
 
-* ``faiss`` (default): an in-memory ``IndexIDMap2(IndexFlatIP)``; exact search is cheap because the
-  corpora are small, and it avoids the recall loss and training step of approximate indexes.
+* ``faiss`` (default): an in-memory ``IndexIDMap2(IndexFlatIP)``; exact search is cheap while the
+  corpus is small, and it avoids the recall loss and training step of approximate indexes. From
+  ``ivf_threshold`` vectors on (200,000 by default) one exact scan costs tens of milliseconds, so the
+  store switches itself to an ``IndexIVFFlat`` (see ``FaissStore`` and ``index.ann``).
   ``save(dir)`` writes ``dir/vectors.faiss``.
 * ``milvus``: a real Milvus Lite database (optional extra ``milvus``), for people who want to grow into
   a Milvus server later. See ``MilvusLiteStore`` for how its self-persisting file fits the caller's
@@ -13,12 +15,18 @@ Ids are int64 chunk row ids. ``search`` returns ``(scores, ids)`` of shape ``(n_
 first; where fewer than ``k`` vectors exist the row is padded with id ``-1`` and score ``PAD_SCORE``.
 Adding an id that is already present replaces its vector (both backends upsert), so re-indexing a
 changed chunk never leaves a stale duplicate behind.
+
+``vector_index(store)`` says which kind of index a store holds (``{"kind": "flat"}``, or ``"ivf"``
+with ``nlist`` and ``nprobe``); the build records it in the manifest and ``load_vector_store`` given
+that record refuses a file of another kind, which can only come from mixing two builds' files.
 """
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -32,7 +40,7 @@ PAD_SCORE = float(-np.finfo(np.float32).max)  # what faiss itself reports for mi
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """An id -> vector map with exact top-k inner-product search."""
+    """An id -> vector map with top-k inner-product search (exact, or approximate at scale)."""
 
     dim: int
 
@@ -76,16 +84,53 @@ def _empty_result(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class FaissStore:
-    """Exact search with faiss; the whole index lives in memory and is written as one file."""
+    """Faiss in memory, written as one file: exact below ``ivf_threshold`` vectors, IVF from there on.
+
+    The switch happens inside ``add()``, the first time the store reaches the threshold: the vectors
+    held so far and the new ones are clustered into an ``IndexIVFFlat`` (``index.ann``) and its
+    ``nprobe`` is calibrated on them to reach ``target_recall`` (recall@10 against exact search),
+    unless ``nprobe`` is given. ``parts`` (widths) says the vectors are parts side by side that are
+    also searched alone (a paired embedder's, see ``index.embed.segments``): nprobe must then reach
+    the target for such queries too. An IVF store stays IVF when vectors are removed again: a later build
+    makes a new store, flat again if the corpus shrank. ``ivf_threshold=None`` keeps it exact always.
+    Search with ``k`` at least the store's size (a filtered search asks for every vector) scans every
+    list, so it returns what exact search would.
+    """
 
     FILENAME = "vectors.faiss"
+    IVF_THRESHOLD = 200_000
+    TARGET_RECALL = 0.98
 
-    def __init__(self, dim: int, directory: Path | None = None) -> None:
+    def __init__(
+        self,
+        dim: int,
+        directory: Path | None = None,
+        *,
+        ivf_threshold: int | None = IVF_THRESHOLD,
+        nprobe: int | None = None,
+        target_recall: float = TARGET_RECALL,
+        parts: Sequence[int] = (),
+        seed: int = 0,
+    ) -> None:
         import faiss  # loaded at construction, keeping `import index.store` light
 
+        if ivf_threshold is not None and ivf_threshold < 1:
+            raise ConfigError(
+                f"ivf_threshold must be at least 1 (or None for exact search), not {ivf_threshold}"
+            )
+        if nprobe is not None and nprobe < 1:
+            raise ConfigError(f"nprobe must be at least 1, not {nprobe}")
         self._faiss = faiss
         self.dim = int(dim)
         self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        self._ivf_threshold = ivf_threshold
+        self._nprobe = nprobe
+        self._target_recall = float(target_recall)
+        self._parts = tuple(int(w) for w in parts)
+        if self._parts and sum(self._parts) != self.dim:
+            raise ConfigError(f"parts {list(self._parts)} do not add up to the dimension {self.dim}")
+        self._seed = seed
+        self._built: dict[str, Any] = {}  # how the IVF was made, known only to the process that made it
         # `directory` is accepted for symmetry with MilvusLiteStore: faiss only touches disk in save().
 
     @classmethod
@@ -99,8 +144,32 @@ class FaissStore:
         index = faiss.read_index(str(path))
         if index.d != store.dim:
             raise IndexMismatchError(f"{path} holds {index.d}-dimensional vectors, expected {store.dim}")
+        flat = isinstance(index, faiss.IndexIDMap2) and isinstance(
+            faiss.downcast_index(index.index), faiss.IndexFlatIP
+        )
+        ivf = isinstance(index, faiss.IndexIVFFlat) and index.metric_type == faiss.METRIC_INNER_PRODUCT
+        if not (flat or ivf):
+            raise IndexMismatchError(
+                f"{path} holds a {type(index).__name__}, not an inner-product flat or IVF index this "
+                "version reads; rebuild the index with `rag index --rebuild`"
+            )
         store._index = index
         return store
+
+    @property
+    def _is_ivf(self) -> bool:
+        return isinstance(self._index, self._faiss.IndexIVF)
+
+    @property
+    def vector_index(self) -> dict[str, Any]:
+        """The kind of index held, for the manifest: ``{"kind": "flat"}`` or IVF with its knobs."""
+        if not self._is_ivf:
+            return {"kind": "flat"}
+        return {
+            "kind": "ivf",
+            "nlist": int(self._index.nlist),
+            "nprobe": int(self._index.nprobe),
+        } | self._built
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids, vecs = _ids(ids), _matrix(vectors, self.dim)
@@ -108,11 +177,34 @@ class FaissStore:
         if len(ids) == 0:
             return
         self.remove(ids)  # upsert: IndexIDMap2 would otherwise keep both the old and the new vector
-        self._index.add_with_ids(vecs, ids)
+        threshold = self._ivf_threshold
+        if not self._is_ivf and threshold is not None and len(self) + len(ids) >= threshold:
+            self._switch_to_ivf(ids, vecs)
+        else:
+            self._index.add_with_ids(vecs, ids)
+
+    def _switch_to_ivf(self, ids: np.ndarray, vecs: np.ndarray) -> None:
+        from index.ann import build_ivf, calibrate_nprobe, ivf_nlist
+
+        if self._index.ntotal:
+            held = self._index.index.reconstruct_n(0, self._index.ntotal)
+            ids = np.concatenate([self._faiss.vector_to_array(self._index.id_map).astype(np.int64), ids])
+            vecs = np.ascontiguousarray(np.vstack([held, vecs]))
+        nlist = ivf_nlist(len(ids))
+        ivf = build_ivf(self._faiss, vecs, ids, nlist, self._seed)
+        if self._nprobe is not None:
+            ivf.nprobe = min(self._nprobe, nlist)
+            self._built = {"trained_on": min(len(ids), nlist * 40)}
+        else:
+            cal = calibrate_nprobe(self._faiss, ivf, vecs, ids, self._target_recall, self._seed, self._parts)
+            ivf.nprobe = cal.nprobe
+            self._built = {"calibrated_recall_at_10": round(cal.recall_at_10, 4)}
+        self._index = ivf
 
     def remove(self, ids: np.ndarray) -> None:
         ids = _ids(ids)
         if len(ids) and self._index.ntotal:
+            # IDMap2 and IVF both remove by our ids; IVF scans its lists, a few ms per million vectors
             self._index.remove_ids(self._faiss.IDSelectorBatch(ids))
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +213,13 @@ class FaissStore:
             return _empty_result(len(q), max(k, 0))
         if self._index.ntotal == 0:
             return _empty_result(len(q), k)
-        scores, ids = self._index.search(q, k)
+        if self._is_ivf and k >= self._index.ntotal:
+            # asked for everything (a filtered search): probing every list makes IVF exact
+            params = self._faiss.SearchParametersIVF()
+            params.nprobe = int(self._index.nlist)
+            scores, ids = self._index.search(q, k, params=params)
+        else:
+            scores, ids = self._index.search(q, k)
         return scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
 
     def __len__(self) -> int:
@@ -215,6 +313,11 @@ class MilvusLiteStore:
             store.close()
             raise IndexMismatchError(f"{path} holds {stored}-dimensional vectors, expected {dim}")
         return store
+
+    @property
+    def vector_index(self) -> dict[str, Any]:
+        """Always exact: the collection is created with a FLAT index."""
+        return {"kind": "flat"}
 
     def _stored_dim(self) -> int:
         info = self._client.describe_collection(self.COLLECTION)
@@ -327,11 +430,54 @@ def _lookup(name: str) -> StoreFactory:
         ) from None
 
 
-def make_vector_store(name: str, dim: int, directory: Path | None = None) -> VectorStore:
-    """A new, empty store. Give ``directory`` (the staging directory of a build) so Milvus writes there."""
-    return _lookup(name)(dim, directory)
+def make_vector_store(
+    name: str, dim: int, directory: Path | None = None, options: Mapping[str, Any] | None = None
+) -> VectorStore:
+    """A new, empty store. Give ``directory`` (the staging directory of a build) so Milvus writes there;
+    ``options`` are the backend's own keyword arguments (faiss: ``ivf_threshold``, ``nprobe``)."""
+    factory: Any = _lookup(name)
+    options = dict(options or {})
+    try:
+        inspect.signature(factory).bind(dim, directory, **options)
+    except TypeError as e:
+        raise ConfigError(
+            f"the {name} vector store does not take the options {sorted(options)}: {e}"
+        ) from None
+    return factory(dim, directory, **options)
 
 
-def load_vector_store(name: str, dim: int, directory: Path) -> VectorStore:
-    """Open the store saved in ``directory``; raises NotFoundError if nothing was saved there."""
-    return _lookup(name).load(dim, directory)
+# the entries that identify an index's structure; others (how it was calibrated) are only reported
+_KIND_KEYS = ("kind", "nlist", "nprobe")
+
+
+def vector_index(store: VectorStore) -> dict[str, Any]:
+    """Which kind of index ``store`` holds; a backend that does not say is exact."""
+    return dict(getattr(store, "vector_index", None) or {"kind": "flat"})
+
+
+def load_vector_store(
+    name: str, dim: int, directory: Path, expected: Mapping[str, Any] | None = None
+) -> VectorStore:
+    """Open the store saved in ``directory``; raises NotFoundError if nothing was saved there.
+
+    ``expected`` is the manifest's ``vector_index`` record: a saved index of another kind (or other
+    IVF lists) is refused with ``IndexMismatchError``, since it was not written by the build that wrote
+    the manifest. Without a record (an index built before it was kept) nothing is compared."""
+    store = _lookup(name).load(dim, directory)
+    if expected is not None:
+        found = vector_index(store)
+        want = {k: expected.get(k) for k in _KIND_KEYS if k in expected or k in found}
+        got = {k: found.get(k) for k in want}
+        if got != want:
+            store.close()
+            raise IndexMismatchError(
+                f"the vector index in {directory} is {_describe(got)}, but the manifest beside it records "
+                f"{_describe(want)}: its files come from different builds. Rebuild it with "
+                "`rag index --rebuild`."
+            )
+    return store
+
+
+def _describe(info: Mapping[str, Any]) -> str:
+    extra = ", ".join(f"{k}={info[k]}" for k in _KIND_KEYS[1:] if info.get(k) is not None)
+    return f"{info.get('kind')!r}" + (f" ({extra})" if extra else "")
