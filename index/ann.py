@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from index.embed import split_queries
+
 TRAIN_PER_LIST = 40  # faiss warns below 39 training points per centroid; more only slows k-means
 CALIBRATION_QUERIES = 200
 CALIBRATION_K = 10
@@ -95,16 +97,11 @@ def _beyond_twins(scores: np.ndarray, ids: np.ndarray, twin: float, k: int) -> l
 
 def part_queries(queries: np.ndarray, parts: Sequence[int]) -> list[np.ndarray]:
     """``queries`` as a caller of a store of side-by-side vectors sends them: the whole vector, and
-    for each part of ``parts`` (widths) the query zero outside it (``index.embed.segment_queries``)."""
-    out = [queries]
-    if len(parts) > 1:
-        at = 0
-        for width in parts:
-            q = np.zeros_like(queries)
-            q[:, at : at + width] = queries[:, at : at + width]
-            out.append(q)
-            at += width
-    return out
+    for each part of ``parts`` (widths) the query zero outside it (``index.embed.segment_queries``;
+    its scale does not change a ranking)."""
+    if len(parts) < 2:
+        return [queries]
+    return [queries, *split_queries(queries, [(str(i), w) for i, w in enumerate(parts)]).values()]
 
 
 def calibrate_nprobe(

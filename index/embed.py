@@ -122,14 +122,18 @@ def segments(embedder: Embedder) -> tuple[tuple[str, int], ...]:
 def segment_queries(embedder: Embedder, qvec: np.ndarray) -> dict[str, np.ndarray]:
     """One query vector per part, zero elsewhere and scaled so that its inner product with a stored
     vector is that part's cosine similarity."""
-    segs = segments(embedder)
+    return split_queries(qvec, segments(embedder))
+
+
+def split_queries(qvec: np.ndarray, segs: Sequence[tuple[str, int]]) -> dict[str, np.ndarray]:
+    """``segment_queries`` for named part widths; ``qvec`` is one vector or a batch of rows."""
     if len(segs) == 1:
         return {segs[0][0]: qvec}
     out: dict[str, np.ndarray] = {}
     at = 0
     for name, width in segs:
         q = np.zeros_like(qvec)
-        q[at : at + width] = qvec[at : at + width] * 2.0  # (x/sqrt2)·(y/sqrt2) = x·y/2
+        q[..., at : at + width] = qvec[..., at : at + width] * 2.0  # (x/sqrt2)·(y/sqrt2) = x·y/2
         out[name] = q
         at += width
     return out

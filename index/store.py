@@ -184,7 +184,7 @@ class FaissStore:
             self._index.add_with_ids(vecs, ids)
 
     def _switch_to_ivf(self, ids: np.ndarray, vecs: np.ndarray) -> None:
-        from index.ann import build_ivf, calibrate_nprobe, ivf_nlist
+        from index.ann import TRAIN_PER_LIST, build_ivf, calibrate_nprobe, ivf_nlist
 
         if self._index.ntotal:
             held = self._index.index.reconstruct_n(0, self._index.ntotal)
@@ -194,7 +194,7 @@ class FaissStore:
         ivf = build_ivf(self._faiss, vecs, ids, nlist, self._seed)
         if self._nprobe is not None:
             ivf.nprobe = min(self._nprobe, nlist)
-            self._built = {"trained_on": min(len(ids), nlist * 40)}
+            self._built = {"trained_on": min(len(ids), nlist * TRAIN_PER_LIST)}
         else:
             cal = calibrate_nprobe(self._faiss, ivf, vecs, ids, self._target_recall, self._seed, self._parts)
             ivf.nprobe = cal.nprobe
