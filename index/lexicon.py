@@ -29,10 +29,11 @@ from index.storage import atomic_file, writing
 
 log = logging.getLogger(__name__)
 
-_VERSION = 6  # bump when the build changes, to invalidate pickled lexicons
+_VERSION = 7  # bump when the build changes, to invalidate pickled lexicons
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z0-9']*|[0-9]+")
+_CASED_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z][a-z]+(?![A-Za-z])")
 
 # Definitions that say nothing about meaning (cross-references, classifiers, surnames) are skipped.
 _SKIP_DEF = re.compile(
@@ -120,6 +121,8 @@ class Lexicon:
         self._pinyin: dict[str, tuple[str, ...]] = {}  # every reading (characters are polyphonic)
         self._syllables: dict[str, tuple[str, ...]] = {}  # a character's first reading's syllable
         transliterations: list[str] = []  # words the dictionary gives as the sound of a foreign name
+        # how often each English word is written in lower case in the definitions, and capitalised
+        case: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         with gzip.open(path or _cedict_path(), "rt", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("#"):
@@ -127,6 +130,8 @@ class Lexicon:
                 m = _ENTRY.match(line)
                 if m:
                     defs[m.group(2)].extend(d for d in m.group(4).split("/") if d and not _SKIP_DEF.match(d))
+                    for w in _CASED_WORD.findall(m.group(4)):
+                        case[w.lower()][0 if w[0].islower() else 1] += 1
                     py = _toneless(m.group(3))
                     if py and py not in self._pinyin.get(m.group(2), ()):
                         self._pinyin[m.group(2)] = (*self._pinyin.get(m.group(2), ()), py)
@@ -135,6 +140,13 @@ class Lexicon:
                     if _is_transliteration(m.group(2), m.group(3), m.group(4)):
                         transliterations.append(m.group(2))
         self.transliteration_chars = _transliteration_chars(transliterations)
+        # stems the dictionary writes in lower case more often than capitalised: common words, not names
+        by_stem: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        words = [w for w in case if w not in ENGLISH_STOPWORDS and len(w) > 1]
+        for w, st in zip(words, stem_words(words), strict=True):
+            by_stem[st][0] += case[w][0]
+            by_stem[st][1] += case[w][1]
+        self._common = frozenset(st for st, (lower, upper) in by_stem.items() if lower > upper)
         self._gloss: dict[str, tuple[str, ...]] = {}
         # English stem (or stem phrase "a b") -> [(chinese word, score)]
         reverse: dict[str, list[tuple[str, float]]] = defaultdict(list)
@@ -241,6 +253,13 @@ class Lexicon:
         """Whether the dictionary has a Chinese word for this English word (not a name it lacks)."""
         stems = stem_words([word])
         return bool(stems) and bool(self._translate.get(stems[0]))
+
+    def is_common_word(self, word: str) -> bool:
+        """Whether an English word is an ordinary word rather than a name: the dictionary's
+        definitions mostly write it in lower case ("boycott", "highway"; not "Paris"), and no
+        glossary names it. A question's first word is capitalised either way."""
+        stems = stem_words([word.lower()])
+        return len(stems) == 1 and stems[0] in self._common and stems[0] not in self._glossary
 
     def pinyin(self, word: str, limit: int = 16) -> tuple[str, ...]:
         """Toneless readings of a Chinese word, syllables joined ("华福" -> "huafu"); () if unknown.

@@ -431,9 +431,23 @@ def asked_unit(question: str) -> str | None:
     return _UNIT_ALIASES.get(u, u)
 
 
+# the ways a text in either language states a figure in an asked unit: an English question over
+# Chinese text and the reverse ask in one language and find the figure written in the other
+# ("how many points" -> 308分 or "308 points"; "多少小时" -> "12 hours")
+_UNIT_FORMS = {
+    "小时": ("小时", "个小时", "個小時", "hours", "hour", "hrs"),
+    "点": ("点", "分", "points", "point", "pts"),
+    "吨": ("吨", "tons", "tonnes", "ton", "tonne"),
+    "公里": ("公里", "km", "kilometres", "kilometers", "kilometre", "kilometer"),
+}
+
+
 def _states_unit(text: str, unit: str) -> bool:
     t = normalize(text)
-    return re.search(r"\d[\d.,/]*\s*" + re.escape(normalize(unit)), t) is not None
+    return any(
+        re.search(r"\d[\d.,/]*\s*" + re.escape(normalize(f)) + (r"\b" if f.isascii() else ""), t)
+        for f in _UNIT_FORMS.get(unit, (unit,))
+    )
 
 
 def _satisfies(

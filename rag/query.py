@@ -94,6 +94,21 @@ def chinese_proper_nouns(text: str) -> list[str]:
     return list(dict.fromkeys(w for w, flag in jieba.posseg.lcut(text) if flag in _PROPER and len(w) >= 2))
 
 
+def _capitalised_as_first(text: str, m: re.Match[str], lexicon: Lexicon | None) -> bool:
+    """An English question's first word, capitalised only for standing first: an ordinary word
+    ("Boycotting, refusing to pay taxes…", "Highways built in…"), not a possessive ("Apple's…") nor
+    a name the dictionary writes capitalised ("Paris…") or a glossary lists."""
+    w = m.group(0)
+    return (
+        lexicon is not None
+        and not re.search(r"[A-Za-z0-9]", text[: m.start()])
+        and not _POSSESSIVE.search(w)
+        and w[:1].isupper()
+        and w[1:].islower()
+        and lexicon.is_common_word(w)
+    )
+
+
 def analyze(
     text: str,
     lexicon: Lexicon | None,
@@ -113,6 +128,8 @@ def analyze(
     for m in _NAME.finditer(text):
         w = _POSSESSIVE.sub("", m.group(0))
         if w.lower() in _NOT_NAMES or w.lower() in ENGLISH_STOPWORDS or _YEAR.fullmatch(w):
+            continue
+        if lang == "en" and _capitalised_as_first(text, m, lexicon):
             continue
         names.append(normalize(w))
         spans.append((m.start(), m.end(), normalize(w)))

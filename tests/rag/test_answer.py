@@ -412,3 +412,25 @@ def test_a_question_asking_two_figures_leads_with_each_from_the_quote_about_it(e
     assert "1150至1350亿美元" in ans.lead and "598.9亿美元" in ans.lead
     # a question about the article itself gets none: its date is the attribution's
     assert engine.ask("阶跃星辰融资的报道来自哪家媒体?发布于哪一天?").lead is None
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "states"),
+    [
+        # the asked unit is found written in either language
+        ("How many hours did the strike last?", "The strike lasted 36 hours.", True),
+        ("How many hours did the strike last?", "罢工持续了36个小时。", True),
+        ("这次罢工持续了多少小时?", "The strike lasted 36 hours.", True),
+        ("How many points did the team concede?", "球队本赛季只丢了 275分。", True),
+        ("How many points did the team concede?", "The team conceded 275 points.", True),
+        ("沪指收盘上涨了多少点?", "沪指收盘上涨42点。", True),
+        # a figure in another unit, or the unit with no figure, is not the answer
+        ("How many hours did the strike last?", "The strike cost 36 million dollars over many hours.", False),
+        ("How many hours did the strike last?", "The strike lasted 36 days.", False),
+    ],
+)
+def test_an_asked_unit_is_stated_in_either_language(question: str, sentence: str, states: bool) -> None:
+    from rag.answer import _states_unit, asked_unit
+
+    unit = asked_unit(question)
+    assert unit is not None and _states_unit(sentence, unit) is states

@@ -49,3 +49,27 @@ def test_a_name_written_by_sound_is_glossed_with_the_corpus_word(lexicon: Lexico
     assert pieces and all("fresno" in q.glosses[t] for t in pieces)
     assert q.gloss_terms["fresno"] > 0
     assert "fresno" not in analyze("哪条路连接弗雷斯诺和加州中央山谷?", lexicon).glosses.get("弗雷斯诺", ())
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        # an ordinary word capitalised for standing first is no name
+        ("Highways in Kenya were financed by which lender?", ["kenya"]),
+        ("Boycotts of the brand began in what year?", []),
+        ("Early reports put the loss at how much?", []),
+        # a name stays one wherever it stands: capitalised in the dictionary, possessive, or not first
+        ("Paris hosted the summit in which year?", ["paris"]),
+        ("Apple's revenue grew by how much?", ["apple"]),
+        ("Which early investor backed Highways Ltd?", ["highways", "ltd"]),
+        ("Apple在2025年的营收是多少?", ["apple"]),
+    ],
+)
+def test_a_questions_first_word_is_a_name_only_if_it_is_one(
+    lexicon: Lexicon, question: str, names: list[str]
+) -> None:
+    assert analyze(question, lexicon).names == names
+
+
+def test_without_a_dictionary_a_capitalised_first_word_is_taken_for_a_name() -> None:
+    assert analyze("Highways in Kenya were financed by which lender?", None).names == ["highways", "kenya"]
