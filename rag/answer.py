@@ -445,7 +445,13 @@ _UNIT_FORMS = {
 def _states_unit(text: str, unit: str) -> bool:
     t = normalize(text)
     return any(
-        re.search(r"\d[\d.,/]*\s*" + re.escape(normalize(f)) + (r"\b" if f.isascii() else ""), t)
+        # an English word unit ends there ("36 hours", not "36 hoursly"); a sign or a Chinese one may run on
+        re.search(
+            r"\d[\d.,/]*\s*"
+            + re.escape(normalize(f))
+            + ("(?![a-z])" if f[-1:].isalpha() and f.isascii() else ""),
+            t,
+        )
         for f in _UNIT_FORMS.get(unit, (unit,))
     )
 

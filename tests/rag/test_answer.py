@@ -424,6 +424,8 @@ def test_a_question_asking_two_figures_leads_with_each_from_the_quote_about_it(e
         ("How many points did the team concede?", "球队本赛季只丢了 275分。", True),
         ("How many points did the team concede?", "The team conceded 275 points.", True),
         ("沪指收盘上涨了多少点?", "沪指收盘上涨42点。", True),
+        ("研发投入占营收的比例是多少?", "研发投入969.5亿元,占营收22.7%,同比提升。", True),
+        ("What percentage of revenue went to R&D?", "R&D took 22.7% of revenue.", True),
         # a figure in another unit, or the unit with no figure, is not the answer
         ("How many hours did the strike last?", "The strike cost 36 million dollars over many hours.", False),
         ("How many hours did the strike last?", "The strike lasted 36 days.", False),
