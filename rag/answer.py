@@ -129,10 +129,10 @@ class AnswerParams:
     # where coverage runs through the dictionary and cosines run lower. Fitted 2026-12-06 on the
     # cross-lingual answers of a corpus in both languages built from the calibration set (see
     # ``FusionWeights``): 1,899 answers, 209 of them to near-miss questions, at the same 2% operating
-    # point (it abstains there on 29% of them; 30% with e5's sentence cosine too, 23% without either):
-    # `python -m eval.fit abstention --cross --gold mixed/gold.jsonl --corpus mixed/corpus --drop
-    # sentence_e5`. Across languages the aligned model's sentence cosine (``sentence_use``) is the one
-    # that counts; e5's weighed almost nothing (-0.12) and cost ten times USE's call per answer.
+    # point (it abstains there on 29% of them; 27% when fitted on the same answers with e5's sentence
+    # cosine as well): `python -m eval.fit abstention --cross --gold mixed/gold.jsonl --corpus
+    # mixed/corpus --drop sentence_e5`. Across languages the aligned model's sentence cosine
+    # (``sentence_use``) is the one that counts; e5's added nothing and costs ten times USE's call.
     cross_confidence_weights: tuple[tuple[str, float], ...] = (
         ("aligned_best", -0.214),
         ("aligned_margin", -1.3549),
