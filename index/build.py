@@ -47,7 +47,7 @@ from index.types import Chunk
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-CHUNKER_VERSION = 3  # bump when parsing/chunking output changes, so documents are re-chunked
+CHUNKER_VERSION = 2  # bump when parsing/chunking output changes, so documents are re-chunked
 SUPPORTED = SUPPORTED_SUFFIXES
 
 

@@ -411,11 +411,6 @@ def _md_article(
             and first_line[-1:] not in "。.!?！？:：;；,，"
         ):
             skip_first = True
-        elif kind == "paragraph" and (len(first_line) > 80 or first_line[-1:] in "。.!?！？"):
-            # a text that opens with its body (a paragraph, a sentence) has no title: its name is
-            # the label. Its opening words as a title would be repeated in every chunk's context,
-            # crediting each chunk's sentences with the first sentence's words and taking its budget
-            title = ""
     title = title or name
     blocks: list[Block] = []
     section = ""

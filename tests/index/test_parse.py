@@ -279,16 +279,3 @@ def test_read_document_directory(tmp_path: Path) -> None:
     d.mkdir()
     with pytest.raises(InputError):
         read_document(d)
-
-
-def test_a_text_opening_with_its_body_has_its_name_for_a_title() -> None:
-    first = "The mill closed in 1911 after the river silted up, and the town's population fell by half."
-    text = f"{first} Its buildings became a museum.\n"
-    (a,) = parse_document("mill.txt", text)
-    # its opening sentence is body text to quote, not a heading repeated in every chunk's context
-    assert a.title == "mill.txt" and a.blocks[0].start == 0 and a.blocks[0].text.startswith(first)
-    (b,) = parse_document("mill.txt", "山谷里的磨坊建于1820年。\n\n它在1911年关闭。\n")
-    assert b.title == "mill.txt" and b.blocks[0].text == "山谷里的磨坊建于1820年。"
-    # a short first line is still a title
-    (c,) = parse_document("note.md", "Quarterly report\nRevenue grew 5%.\n")
-    assert c.title == "Quarterly report"
