@@ -12,7 +12,7 @@ cosine of each half separately (``segments``) and fuses them with the lexical si
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -130,13 +130,19 @@ def split_queries(qvec: np.ndarray, segs: Sequence[tuple[str, int]]) -> dict[str
     if len(segs) == 1:
         return {segs[0][0]: qvec}
     out: dict[str, np.ndarray] = {}
+    for name, a, b in _spans(segs):
+        q = np.zeros_like(qvec)
+        q[..., a:b] = qvec[..., a:b] * 2.0  # (x/sqrt2)·(y/sqrt2) = x·y/2
+        out[name] = q
+    return out
+
+
+def _spans(segs: Sequence[tuple[str, int]]) -> Iterator[tuple[str, int, int]]:
+    """Each named part's (name, start, end) in the joined vector."""
     at = 0
     for name, width in segs:
-        q = np.zeros_like(qvec)
-        q[..., at : at + width] = qvec[..., at : at + width] * 2.0  # (x/sqrt2)·(y/sqrt2) = x·y/2
-        out[name] = q
+        yield name, at, at + width
         at += width
-    return out
 
 
 def query_parts(embedder: Embedder, qvec: np.ndarray) -> dict[str, np.ndarray]:
@@ -146,12 +152,7 @@ def query_parts(embedder: Embedder, qvec: np.ndarray) -> dict[str, np.ndarray]:
     segs = segments(embedder)
     if len(segs) == 1:
         return {segs[0][0]: qvec}
-    out: dict[str, np.ndarray] = {}
-    at = 0
-    for name, width in segs:
-        out[name] = qvec[..., at : at + width] * np.float32(np.sqrt(2.0))
-        at += width
-    return out
+    return {name: qvec[..., a:b] * np.float32(np.sqrt(2.0)) for name, a, b in _spans(segs)}
 
 
 def _short(model_id: str) -> str:

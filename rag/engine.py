@@ -363,18 +363,19 @@ class Engine:
     def _similarity(self, qvec: Any) -> Callable[[str, Collection[str] | None], dict[str, float]]:
         """Each embedder's cosine between the question (the vector it was searched with) and one
         sentence: ``sentence_e5``, ``sentence_use``; only those of the models named, when named
-        (each abstention model weighs one of them: the other model's call would be wasted). The
-        sentence is embedded in the questions' batches (``QueryBatcher.encode_sentences``)."""
+        (those the answer's abstention model weighs: across languages USE's alone). The sentence is
+        embedded in the questions' batches (``QueryBatcher.submit``, the part as its kind)."""
         parts = {name: (i, q) for i, (name, q) in enumerate(query_parts(self.embedder, qvec).items())}
         paired = len(parts) > 1
 
         def sim(sentence: str, models: Collection[str] | None = None) -> dict[str, float]:
-            out = {}
-            for name, (i, q) in parts.items():
-                if models is None or name in models:
-                    dv = self.embedder.encode_sentences([sentence], i if paired else None)[0]
-                    out[f"sentence_{name}"] = float(q @ dv)
-            return out
+            # every model's request queued before waiting on any, so they share one batch
+            pending = {
+                name: (q, self.embedder.submit(sentence, i if paired else None))
+                for name, (i, q) in parts.items()
+                if models is None or name in models
+            }
+            return {f"sentence_{name}": float(q @ f.result()) for name, (q, f) in pending.items()}
 
         return sim
 
