@@ -456,6 +456,21 @@ def _states_unit(text: str, unit: str) -> bool:
     )
 
 
+_ANY_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+_TWO_DIGIT_DECADE = re.compile(r"(?<![\d.])(\d)0(?:\s*年代|'?s\b)")
+
+
+def states_year_in(text: str, lo: int, hi: int) -> bool:
+    """Whether ``text`` states a year from ``lo`` to ``hi``, or the decade they span; a span of
+    two-digit years (``lo`` < 100: "the 70's") is met by a year of any century ending in them."""
+    for m in _ANY_YEAR.finditer(text):
+        y = int(m.group(1))
+        if lo <= (y % 100 if hi < 100 else y) <= hi:
+            return True
+    # "70年代" for a decade asked with or without its century
+    return hi - lo == 9 and any(int(m.group(1)) * 10 == lo % 100 for m in _TWO_DIGIT_DECADE.finditer(text))
+
+
 def _satisfies(
     query: Query,
     s: Sentence,
@@ -475,6 +490,8 @@ def _satisfies(
     blob = normalize(s.text + " " + s.chunk.context)
     where = normalize(s.chunk.context + " " + s.chunk.text)
     if query.years and not all(y in blob for y in query.years):
+        return False
+    if not all(states_year_in(blob, lo, hi) for lo, hi in query.year_spans):
         return False
     if unit and not _states_unit(s.text, unit):
         return False

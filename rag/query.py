@@ -24,6 +24,71 @@ from index.normalize import detect_lang, normalize, tokenize
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
+# a year the question names: 1900-2099 however written; an earlier one (1562, 1756) only where it reads
+# as a year: "年" after it, or "in/since/by…" before it (an English bare 1500 may count soldiers)
+_YEAR_ANY = re.compile(r"(?<![\d$£€¥])(?<!\d[.,])(1\d{3}|20\d{2})(?!\d|[.,]\d)")
+_YEAR_WORD_BEFORE = re.compile(
+    r"\b(?:in|of|by|to|from|since|until|till|after|before|during|between|and|around|circa|year)\s+$", re.I
+)
+_NOT_A_YEAR_AFTER = re.compile(r"\s*(?:%|％|年代|'?s\b)")
+
+
+def _is_year(text: str, m: re.Match[str]) -> bool:
+    if _NOT_A_YEAR_AFTER.match(text, m.end()):
+        return False
+    if re.match(r"(?:\s*[-–—]\s*\d{2}(?!\d))?\s*年", text[m.end() :]) or m.group(1)[:2] in ("19", "20"):
+        return True
+    return bool(_YEAR_WORD_BEFORE.search(text[max(0, m.start() - 12) : m.start()]))
+
+
+# a decade: "1930年代", "80年代", "the 1980s", "the 70's"
+_DECADE = re.compile(r"(?<![\d.])(1\d|20)?(\d)0(?:\s*年代|'?s\b)")
+# two years joined into a span ("1620-21年间", "1870年至1900年", "between 1991 and 2000"): any
+# year of it answers
+_SPAN_JOIN = re.compile(r"\s*年?\s*(?:-|–|—|~|～|至|到|to|until|through|and)\s*")
+
+
+def time_constraints(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """The years a question names, each of which its answer must state, and the spans of years
+    (a decade, a range) of which it must state one; a decade without its century ("the 70's") is a
+    span of two-digit years (0-99)."""
+    marks: list[tuple[int, int, int]] = []
+    for m in _YEAR_ANY.finditer(text):
+        if _is_year(text, m):
+            marks.append((m.start(), m.end(), int(m.group(1))))
+    years: list[str] = []
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(marks):
+        a0, a1, y0 = marks[i]
+        if i + 1 < len(marks):
+            b0, _, y1 = marks[i + 1]
+            join = _SPAN_JOIN.fullmatch(text, a1, b0)
+            if (
+                join
+                and y1 > y0
+                and ("and" not in join.group(0) or text[:a0].rstrip().lower().endswith("between"))
+            ):
+                spans.append((y0, y1))
+                i += 2
+                continue
+        # "1620-21年": a span whose end keeps only its last digits
+        short = re.match(r"\s*[-–—]\s*(\d{2})(?!\d)", text[a1:])
+        if short and int(short.group(1)) > y0 % 100:
+            spans.append((y0, y0 - y0 % 100 + int(short.group(1))))
+        else:
+            years.append(str(y0))
+        i += 1
+    for m in _DECADE.finditer(text):
+        if m.group(1):
+            lo = int(m.group(1) + m.group(2) + "0")
+            spans.append((lo, lo + 9))
+        else:
+            lo = int(m.group(2) + "0")
+            spans.append((lo, lo + 9))
+    return sorted(set(years)), sorted(set(spans))
+
+
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 _POSSESSIVE = re.compile(r"['’]s$")
 _POSSESSIVE_ANY = re.compile(r"(?<=[A-Za-z])['’]s\b")
@@ -49,7 +114,8 @@ class Query:
     lang: str  # "en" or "zh"
     text_terms: dict[str, float] = field(default_factory=dict)  # for the BM25 "text" field
     gloss_terms: dict[str, float] = field(default_factory=dict)  # for the BM25 "gloss" field
-    years: list[str] = field(default_factory=list)
+    years: list[str] = field(default_factory=list)  # each must be stated (see ``time_constraints``)
+    year_spans: list[tuple[int, int]] = field(default_factory=list)  # one year of each must be
     names: list[str] = field(default_factory=list)  # Latin-script names / codes as typed (lower-cased)
     translations: list[str] = field(default_factory=list)  # Chinese words an English question maps to
     name_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> corpus words read so
@@ -122,12 +188,17 @@ def analyze(
     q = Query(text=text, lang=lang, multipart=is_multipart(text))
     for t in tokenize(_POSSESSIVE_ANY.sub("", text)):
         q.text_terms[t] = q.text_terms.get(t, 0.0) + 1.0
-    q.years = sorted(set(m.group(0) for m in _YEAR.finditer(text)))
+    q.years, q.year_spans = time_constraints(text)
     names = []
     spans = []
     for m in _NAME.finditer(text):
         w = _POSSESSIVE.sub("", m.group(0))
-        if w.lower() in _NOT_NAMES or w.lower() in ENGLISH_STOPWORDS or _YEAR.fullmatch(w):
+        if (
+            w.lower() in _NOT_NAMES
+            or w.lower() in ENGLISH_STOPWORDS
+            or _YEAR.fullmatch(w)
+            or _DECADE.fullmatch(w)
+        ):
             continue
         if lang == "en" and _capitalised_as_first(text, m, lexicon):
             continue

@@ -436,3 +436,40 @@ def test_an_asked_unit_is_stated_in_either_language(question: str, sentence: str
 
     unit = asked_unit(question)
     assert unit is not None and _states_unit(sentence, unit) is states
+
+
+@pytest.mark.parametrize(
+    ("text", "lo", "hi", "states"),
+    [
+        ("该报在1935年支持绥靖政策。", 1930, 1939, True),
+        ("该报在1945年改组。", 1930, 1939, False),
+        ("The show toured theatres in 1974.", 70, 79, True),
+        ("The show toured theatres in the 1970s.", 70, 79, True),
+        ("这部舞台剧在70年代首演。", 1970, 1979, True),
+        ("这部舞台剧在80年代首演。", 1970, 1979, False),
+        ("The show toured in 1984.", 70, 79, False),
+        ("瘟疫在1621年夺去了数千人的生命。", 1620, 1621, True),
+    ],
+)
+def test_a_decade_or_span_asked_is_met_by_a_year_in_it(text: str, lo: int, hi: int, states: bool) -> None:
+    from rag.answer import states_year_in
+
+    assert states_year_in(text, lo, hi) is states
+
+
+def test_a_year_before_1900_or_a_decade_the_passage_lacks_abstains(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "fort.md").write_text(
+        "# The fort\n\nIn 1754 the governor sent 500 men under Captain Contrecoeur to take the fort.\n",
+        encoding="utf-8",
+    )
+    engine = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
+    )
+    assert "Contrecoeur" in engine.ask("Who led the men sent to take the fort in 1754?").text
+    assert engine.ask("Who led the men sent to take the fort in 1756?").abstained
+    assert "Contrecoeur" in engine.ask("Who led the men sent to take the fort in the 1750s?").text
+    assert engine.ask("Who led the men sent to take the fort in the 1760s?").abstained

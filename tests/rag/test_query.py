@@ -73,3 +73,35 @@ def test_a_questions_first_word_is_a_name_only_if_it_is_one(
 
 def test_without_a_dictionary_a_capitalised_first_word_is_taken_for_a_name() -> None:
     assert analyze("Highways in Kenya were financed by which lender?", None).names == ["highways", "kenya"]
+
+
+@pytest.mark.parametrize(
+    ("question", "years", "spans"),
+    [
+        ("2026年资本开支指引是多少?", ["2026"], []),
+        ("根据IDC数据,2024年市场份额是多少?", ["2024"], []),
+        # a year before 1900 reads as one with 年 after it or "in/since/by" before it
+        ("1562年谁绘制了这条河的地图?", ["1562"], []),
+        ("Who mapped the river in 1562?", ["1562"], []),
+        ("How many of the 1500 soldiers died?", [], []),
+        ("公司裁员约1000人", [], []),
+        ("海拔1000至1500米的植物", [], []),
+        # a decade or a range: one year of it answers
+        ("1930年代该报纸的总编是谁?", [], [(1930, 1939)]),
+        ("What debuted on the network in the 1980s?", [], [(1980, 1989)]),
+        ("Who played the part on stage in the 70's?", [], [(70, 79)]),
+        ("从80年代开始演出的舞台剧叫什么?", [], [(80, 89)]),
+        ("1870年至1900年期間,工業有何變化?", [], [(1870, 1900)]),
+        ("在1620-21年间有多少人死亡?", [], [(1620, 1621)]),
+        ("How much forest was lost between 1991 and 2000?", [], [(1991, 2000)]),
+        # two years asked side by side are both asked
+        ("What was revenue in 2024 and 2025?", ["2024", "2025"], []),
+        ("US$2025 million", [], []),
+    ],
+)
+def test_the_years_a_question_pins_down(
+    question: str, years: list[str], spans: list[tuple[int, int]]
+) -> None:
+    from rag.query import time_constraints
+
+    assert time_constraints(question) == (years, spans)
