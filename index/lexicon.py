@@ -29,7 +29,7 @@ from index.storage import atomic_file, writing
 
 log = logging.getLogger(__name__)
 
-_VERSION = 7  # bump when the build changes, to invalidate pickled lexicons
+_VERSION = 8  # bump when the build changes, to invalidate pickled lexicons
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z0-9']*|[0-9]+")
@@ -123,6 +123,7 @@ class Lexicon:
         transliterations: list[str] = []  # words the dictionary gives as the sound of a foreign name
         # how often each English word is written in lower case in the definitions, and capitalised
         case: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        proper: set[str] = set()  # words with an entry read as a name (capitalised pinyin: Zhong1 guo2)
         with gzip.open(path or _cedict_path(), "rt", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("#"):
@@ -132,6 +133,8 @@ class Lexicon:
                     defs[m.group(2)].extend(d for d in m.group(4).split("/") if d and not _SKIP_DEF.match(d))
                     for w in _CASED_WORD.findall(m.group(4)):
                         case[w.lower()][0 if w[0].islower() else 1] += 1
+                    if m.group(3)[:1].isupper():
+                        proper.add(m.group(2))
                     py = _toneless(m.group(3))
                     if py and py not in self._pinyin.get(m.group(2), ()):
                         self._pinyin[m.group(2)] = (*self._pinyin.get(m.group(2), ()), py)
@@ -140,6 +143,7 @@ class Lexicon:
                     if _is_transliteration(m.group(2), m.group(3), m.group(4)):
                         transliterations.append(m.group(2))
         self.transliteration_chars = _transliteration_chars(transliterations)
+        self._proper_zh = frozenset(proper)
         # stems the dictionary writes in lower case more often than capitalised: common words, not names
         by_stem: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         words = [w for w in case if w not in ENGLISH_STOPWORDS and len(w) > 1]
@@ -260,6 +264,18 @@ class Lexicon:
         glossary names it. A question's first word is capitalised either way."""
         stems = stem_words([word.lower()])
         return len(stems) == 1 and stems[0] in self._common and stems[0] not in self._glossary
+
+    def is_common_chinese(self, word: str) -> bool:
+        """Whether a Chinese word is an ordinary word rather than a name: the dictionary has it, and
+        never as a name (CC-CEDICT writes a name's pinyin capitalised), and no glossary names it
+        (苹果 for Apple). A segmenter's tagger calls 城市, 东西 or 范畴 a place or a person; the
+        dictionary does not."""
+        return (
+            len(word) >= 2
+            and word in self._pinyin
+            and word not in self._proper_zh
+            and word not in self.name_forms
+        )
 
     def pinyin(self, word: str, limit: int = 16) -> tuple[str, ...]:
         """Toneless readings of a Chinese word, syllables joined ("华福" -> "huafu"); () if unknown.

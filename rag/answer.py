@@ -456,6 +456,28 @@ def _states_unit(text: str, unit: str) -> bool:
     )
 
 
+_CN_DIGITS = str.maketrans("〇零○一二三四五六七八九", "000123456789")
+_CN_YEAR = re.compile(r"[〇零○一二三四五六七八九]{4}(?=\s*年)")
+
+
+def _arabic_years(text: str) -> str:
+    """Years written in Chinese numerals as digits: 二零零五年 -> 2005年."""
+    return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
+
+
+def _time_blob(s: Sentence) -> str:
+    """Where a sentence says when: itself, its article's header and, when it names no year of its own,
+    the last year its chunk named before it ("1936年12月…。12月25日中午，宋子文…": the 25th is in 1936)."""
+    own = _arabic_years(s.text)
+    blob = own + " " + s.chunk.context
+    if not _ANY_YEAR.search(own):
+        before = _arabic_years(s.chunk.text[: max(0, s.start - s.chunk.start)])
+        years = _ANY_YEAR.findall(before)
+        if years:
+            blob += " " + years[-1]
+    return normalize(blob)
+
+
 _ANY_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _TWO_DIGIT_DECADE = re.compile(r"(?<![\d.])(\d)0(?:\s*年代|'?s\b)")
 
@@ -483,11 +505,13 @@ def _satisfies(
     """What the question pins down must be in the sentence that answers it:
 
     * a year it names, in the sentence or its article's header (title, date), not merely somewhere
-      in the chunk: "capex guidance for 2027" is not answered by a 2026 figure;
+      in the chunk: "capex guidance for 2027" is not answered by a 2026 figure (a sentence naming no
+      year of its own is in the year its chunk last named, see ``_time_blob``); one year of a decade
+      or span it names ("1930年代", "between 1991 and 2000");
     * a unit it asks the figure in ("多少TFLOPS"), stated with a number;
     * the kind of answer it asks for (``asked_kind``: a time, a count), stated in the sentence.
     """
-    blob = normalize(s.text + " " + s.chunk.context)
+    blob = _time_blob(s) if query.years or query.year_spans else ""
     where = normalize(s.chunk.context + " " + s.chunk.text)
     if query.years and not all(y in blob for y in query.years):
         return False
@@ -496,6 +520,10 @@ def _satisfies(
     if unit and not _states_unit(s.text, unit):
         return False
     if kind and not _states_kind(s.text, kind):
+        return False
+    # * a work it names by its title (《经济部公报》), in a Chinese passage: another paper's founding
+    #   date does not answer it (an English passage writes the title translated)
+    if query.titles and not all(t in where for t in query.titles) and detect_lang(s.chunk.text) == "zh":
         return False
     # * one of the names it asks about that the corpus knows (``known``: "Meta", "寒武纪"), in the
     #   passage: another company's figure does not answer it

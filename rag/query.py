@@ -41,6 +41,8 @@ def _is_year(text: str, m: re.Match[str]) -> bool:
     return bool(_YEAR_WORD_BEFORE.search(text[max(0, m.start() - 12) : m.start()]))
 
 
+# the title of a work, as Chinese writes it: 《大公报》
+_TITLE = re.compile(r"《([^《》]{1,40})》")
 # a decade: "1930年代", "80年代", "the 1980s", "the 70's"
 _DECADE = re.compile(r"(?<![\d.])(1\d|20)?(\d)0(?:\s*年代|'?s\b)")
 # two years joined into a span ("1620-21年间", "1870年至1900年", "between 1991 and 2000"): any
@@ -116,6 +118,7 @@ class Query:
     gloss_terms: dict[str, float] = field(default_factory=dict)  # for the BM25 "gloss" field
     years: list[str] = field(default_factory=list)  # each must be stated (see ``time_constraints``)
     year_spans: list[tuple[int, int]] = field(default_factory=list)  # one year of each must be
+    titles: list[str] = field(default_factory=list)  # works named in 《》, normalised
     names: list[str] = field(default_factory=list)  # Latin-script names / codes as typed (lower-cased)
     translations: list[str] = field(default_factory=list)  # Chinese words an English question maps to
     name_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> corpus words read so
@@ -189,6 +192,7 @@ def analyze(
     for t in tokenize(_POSSESSIVE_ANY.sub("", text)):
         q.text_terms[t] = q.text_terms.get(t, 0.0) + 1.0
     q.years, q.year_spans = time_constraints(text)
+    q.titles = list(dict.fromkeys(normalize(t) for t in _TITLE.findall(text) if t.strip()))
     names = []
     spans = []
     for m in _NAME.finditer(text):
@@ -243,7 +247,11 @@ def analyze(
                     q.text_terms[w] = max(q.text_terms.get(w, 0.0), sound_weight)
     q.entities = list(q.names)
     if lang == "zh":
-        q.entities += [w for w in chinese_proper_nouns(normalize(text)) if w not in q.entities]
+        q.entities += [
+            w
+            for w in chinese_proper_nouns(normalize(text))
+            if w not in q.entities and not (lexicon is not None and lexicon.is_common_chinese(w))
+        ]
     if lexicon is not None:
         for n in q.names:
             stems = english_stems(expand_abbreviations(n))

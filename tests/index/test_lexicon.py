@@ -102,3 +102,12 @@ def test_a_chinese_question_writes_an_english_name_by_sound(lexicon: Lexicon) ->
     # jieba splits the name apart; the run of transliteration characters is read whole
     assert chinese_sound_matches("谢尔布鲁克建议什么", lexicon, idx) == [("谢尔布鲁克", ("shelbrook",))]
     assert chinese_sound_matches("资本开支是多少", lexicon, idx) == []
+
+
+def test_a_word_the_dictionary_never_reads_as_a_name_is_common(lexicon: Lexicon) -> None:
+    # a segmenter's tagger calls these places or people; CC-CEDICT writes them in lower case
+    assert all(lexicon.is_common_chinese(w) for w in ("城市", "东西", "范畴"))
+    # names: capitalised in the dictionary, unknown to it, or named by a glossary (苹果 for Apple)
+    assert not any(lexicon.is_common_chinese(w) for w in ("中国", "匹兹堡", "张天霖", "阿里巴巴"))
+    lexicon.add_glossary([("Apple", ["苹果"])], names=True)
+    assert not lexicon.is_common_chinese("苹果")

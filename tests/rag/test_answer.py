@@ -473,3 +473,39 @@ def test_a_year_before_1900_or_a_decade_the_passage_lacks_abstains(
     assert engine.ask("Who led the men sent to take the fort in 1756?").abstained
     assert "Contrecoeur" in engine.ask("Who led the men sent to take the fort in the 1750s?").text
     assert engine.ask("Who led the men sent to take the fort in the 1760s?").abstained
+
+
+def test_a_work_named_by_its_title_must_be_the_one_quoted(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "papers.md").write_text(
+        "# 报纸\n\n《大公报》是中国发行时间最长的中文报纸之一，于1902年在天津创刊。\n",
+        encoding="utf-8",
+    )
+    engine = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
+    )
+    assert "1902" in engine.ask("《大公報》於何時創刊?").text  # in either script
+    assert engine.ask("《经济部公报》于何时创刊?").abstained
+
+
+def test_a_sentence_without_a_year_of_its_own_is_in_the_year_its_chunk_last_named(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "xian.md").write_text(
+        "# 西安事变\n\n1936年12月12日，张学良与杨虎城在西安扣留蒋介石。"
+        "12月25日中午，宋子文去新城大楼恳求杨虎城同意放蒋。\n\n"
+        "# 学院\n\n于二零零五年七月一日，该大学的电脑学系正式迁移到资讯学院。\n",
+        encoding="utf-8",
+    )
+    engine = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
+    )
+    assert "新城大楼" in engine.ask("宋子文曾于1936年至何处恳求杨虎城同意放蒋?").text
+    assert engine.ask("宋子文曾于1937年至何处恳求杨虎城同意放蒋?").abstained
+    # a year written in Chinese numerals
+    assert "资讯学院" in engine.ask("该大学的电脑学系于2005年迁移到哪一个学院?").text

@@ -105,3 +105,14 @@ def test_the_years_a_question_pins_down(
     from rag.query import time_constraints
 
     assert time_constraints(question) == (years, spans)
+
+
+def test_titles_of_works_are_read_from_their_brackets() -> None:
+    q = analyze("《大公報》和《南华早报》分别创刊于哪一年?", None)
+    assert q.titles == ["大公报", "南华早报"]
+
+
+def test_a_chinese_common_word_tagged_as_a_name_is_no_entity(lexicon: Lexicon) -> None:
+    q = analyze("2004年的奥运会是在哪一个城市举行的?", lexicon)
+    assert "城市" not in q.entities
+    assert "匹兹堡" in analyze("匹兹堡隶属于美国的哪一个州?", lexicon).entities
