@@ -165,8 +165,9 @@ def chinese_proper_nouns(text: str) -> list[str]:
 
 def _capitalised_as_first(text: str, m: re.Match[str], lexicon: Lexicon | None) -> bool:
     """An English question's first word, capitalised only for standing first: an ordinary word
-    ("Boycotting, refusing to pay taxes…", "Highways built in…"), not a possessive ("Apple's…") nor
-    a name the dictionary writes capitalised ("Paris…") or a glossary lists."""
+    ("Boycotting, refusing to pay taxes…", "Highways built in…"), not a possessive ("Apple's…"), a
+    name the dictionary writes capitalised ("Paris…") or a glossary lists, nor the first of two
+    capitalised words (a person's name in pinyin: "Pan Shicheng…")."""
     w = m.group(0)
     return (
         lexicon is not None
@@ -175,6 +176,7 @@ def _capitalised_as_first(text: str, m: re.Match[str], lexicon: Lexicon | None) 
         and w[:1].isupper()
         and w[1:].islower()
         and lexicon.is_common_word(w)
+        and not _NEXT_NAME.match(text, m.end())  # "Pan Shicheng…", "Cai Min…": a two-word name
     )
 
 

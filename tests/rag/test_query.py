@@ -63,6 +63,8 @@ def test_a_name_written_by_sound_is_glossed_with_the_corpus_word(lexicon: Lexico
         ("Apple's revenue grew by how much?", ["apple"]),
         ("Which early investor backed Highways Ltd?", ["highways", "ltd"]),
         ("Apple在2025年的营收是多少?", ["apple"]),
+        # the first of two capitalised words: a person's name in pinyin, family name first
+        ("Pan Shicheng was born in which city?", ["pan", "shicheng"]),
     ],
 )
 def test_a_questions_first_word_is_a_name_only_if_it_is_one(
