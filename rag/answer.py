@@ -18,7 +18,7 @@ from index.lexicon import Lexicon, english_stems
 from index.normalize import detect_lang, is_traditional, normalize, tokenize
 from index.types import Chunk
 from rag.lead import Figure, asked_figure, figures, lead_line, to_traditional
-from rag.query import Query
+from rag.query import DECADE, Query
 from rag.types import Answer, Citation, Hit
 
 # sentence ends: Chinese and Western terminators, line breaks, and the digests' " - " bullet separators
@@ -456,6 +456,7 @@ def _states_unit(text: str, unit: str) -> bool:
     )
 
 
+_ANY_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 _CN_DIGITS = str.maketrans("〇零○一二三四五六七八九", "000123456789")
 _CN_YEAR = re.compile(r"[〇零○一二三四五六七八九]{4}(?=\s*年)")
 
@@ -478,10 +479,6 @@ def _time_blob(s: Sentence) -> str:
     return normalize(blob)
 
 
-_ANY_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
-_TWO_DIGIT_DECADE = re.compile(r"(?<![\d.])(\d)0(?:\s*年代|'?s\b)")
-
-
 def states_year_in(text: str, lo: int, hi: int) -> bool:
     """Whether ``text`` states a year from ``lo`` to ``hi``, or the decade they span; a span of
     two-digit years (``lo`` < 100: "the 70's") is met by a year of any century ending in them."""
@@ -489,8 +486,10 @@ def states_year_in(text: str, lo: int, hi: int) -> bool:
         y = int(m.group(1))
         if lo <= (y % 100 if hi < 100 else y) <= hi:
             return True
-    # "70年代" for a decade asked with or without its century
-    return hi - lo == 9 and any(int(m.group(1)) * 10 == lo % 100 for m in _TWO_DIGIT_DECADE.finditer(text))
+    # "70年代" for a decade asked with or without its century ("1970年代" is a year above)
+    return hi - lo == 9 and any(
+        not m.group(1) and int(m.group(2)) * 10 == lo % 100 for m in DECADE.finditer(text)
+    )
 
 
 def _satisfies(

@@ -44,7 +44,7 @@ def _is_year(text: str, m: re.Match[str]) -> bool:
 # the title of a work, as Chinese writes it: 《大公报》
 _TITLE = re.compile(r"《([^《》]{1,40})》")
 # a decade: "1930年代", "80年代", "the 1980s", "the 70's"
-_DECADE = re.compile(r"(?<![\d.])(1\d|20)?(\d)0(?:\s*年代|'?s\b)")
+DECADE = re.compile(r"(?<![\d.])(1\d|20)?(\d)0(?:\s*年代|'?s\b)")
 # two years joined into a span ("1620-21年间", "1870年至1900年", "between 1991 and 2000"): any
 # year of it answers
 _SPAN_JOIN = re.compile(r"\s*年?\s*(?:-|–|—|~|～|至|到|to|until|through|and)\s*")
@@ -81,13 +81,9 @@ def time_constraints(text: str) -> tuple[list[str], list[tuple[int, int]]]:
         else:
             years.append(str(y0))
         i += 1
-    for m in _DECADE.finditer(text):
-        if m.group(1):
-            lo = int(m.group(1) + m.group(2) + "0")
-            spans.append((lo, lo + 9))
-        else:
-            lo = int(m.group(2) + "0")
-            spans.append((lo, lo + 9))
+    for m in DECADE.finditer(text):
+        lo = int((m.group(1) or "") + m.group(2) + "0")
+        spans.append((lo, lo + 9))
     return sorted(set(years)), sorted(set(spans))
 
 
@@ -203,7 +199,7 @@ def analyze(
             w.lower() in _NOT_NAMES
             or w.lower() in ENGLISH_STOPWORDS
             or _YEAR.fullmatch(w)
-            or _DECADE.fullmatch(w)
+            or DECADE.fullmatch(w)
         ):
             continue
         if lang == "en" and _capitalised_as_first(text, m, lexicon):
