@@ -125,9 +125,23 @@ class Query:
     multipart: bool = False  # asks for more than one thing (see ``is_multipart``)
 
     def forms(self, entity: str) -> tuple[str, ...]:
-        """How the corpus may write an entity: as typed, as a word read so in pinyin, or translated."""
-        found = (entity, *self.name_words.get(entity, ()), *self.name_translations.get(entity, ()))
+        """How the corpus may write an entity: as typed, without the kind of place or body it names
+        (曼尼托巴省 -> 曼尼托巴, 罗马帝国 -> 罗马: a text names it so once it has said what it is), as
+        a word read so in pinyin, or translated."""
+        bare = _KIND_SUFFIX.sub("", entity) if _HAN.search(entity) else entity
+        found = (
+            entity,
+            *((bare,) if len(bare) >= 2 else ()),
+            *self.name_words.get(entity, ()),
+            *self.name_translations.get(entity, ()),
+        )
         return tuple(dict.fromkeys(found))
+
+
+# what a Chinese name says its bearer is, after the name itself
+_KIND_SUFFIX = re.compile(
+    r"(?:帝国|王国|公国|共和国|特别行政区|自治区|省|市|县|州|区|镇|乡|村|国|公司|集团)$"
+)
 
 
 # questions that ask for more than one thing: two question clauses ("...来自哪家媒体?发布于哪一天?"),

@@ -118,3 +118,13 @@ def test_a_chinese_common_word_tagged_as_a_name_is_no_entity(lexicon: Lexicon) -
     q = analyze("2004年的奥运会是在哪一个城市举行的?", lexicon)
     assert "城市" not in q.entities
     assert "匹兹堡" in analyze("匹兹堡隶属于美国的哪一个州?", lexicon).entities
+
+
+def test_a_chinese_name_is_also_written_without_the_kind_of_place_or_body_it_names() -> None:
+    from rag.query import Query
+
+    q = Query(text="", lang="zh")
+    assert "曼尼托巴" in q.forms("曼尼托巴省")
+    assert "阿里巴巴" in q.forms("阿里巴巴集团")
+    assert q.forms("美国") == ("美国",)  # one character left is no name
+    assert q.forms("北京大学") == ("北京大学",)  # a university is not its city
