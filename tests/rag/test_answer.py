@@ -15,6 +15,16 @@ from tests.conftest import FakeEmbedder
 from tests.rag.conftest import write_corpus
 
 
+def _engine_over(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder, name: str, text: str, data: str = "data"
+) -> Engine:
+    """An engine over a corpus of one document, ``name`` holding ``text``."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    (corpus / name).write_text(text, encoding="utf-8")
+    return Engine.open(Settings(data_dir=tmp_path / data, corpus=corpus, cache=shared_cache), fake_embedder)
+
+
 def test_answer_quotes_the_figure_with_an_exact_citation(engine: Engine) -> None:
     ans = engine.ask("Meta预计2026年资本支出是多少?")
     assert not ans.abstained
@@ -292,16 +302,14 @@ def test_answers_across_languages_are_judged_by_their_own_model() -> None:
 def test_each_part_of_a_two_part_question_gets_its_quote(
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "capex.md").write_text(
+    engine = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "capex.md",
         "# 字节跳动的投入\n\n字节跳动2025年的资本开支约为1600亿元,同比大幅增加。\n\n"
         "公司在北京新设了研究院,招募大量研究人员。\n\n"
         "市场人士估算,上述投入中将近千亿元投向AI芯片采购。\n",
-        encoding="utf-8",
-    )
-    engine = Engine.open(
-        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
     )
     a = engine.ask("字节跳动2025年的资本开支是多少?其中多少投向AI芯片?")
     assert not a.abstained
@@ -344,23 +352,22 @@ def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None)
 def test_a_sentence_without_a_time_does_not_say_when(
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "normandy.md").write_text(
+    engine = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "normandy.md",
         "# Normandy\n\nRollo's army raided Normandy and finally settled along parts of the Atlantic coast.\n",
-        encoding="utf-8",
-    )
-    engine = Engine.open(
-        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
     )
     assert engine.ask("When did Rollo's army settle in Normandy?").abstained
     assert not engine.ask("Where did Rollo's army settle in Normandy?").abstained
-    (corpus / "normandy.md").write_text(
+    engine = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "normandy.md",
         "# Normandy\n\nIn 911 Rollo's army raided Normandy and finally settled along the Atlantic coast.\n",
-        encoding="utf-8",
-    )
-    engine = Engine.open(
-        Settings(data_dir=tmp_path / "data2", corpus=corpus, cache=shared_cache), fake_embedder
+        data="data2",
     )
     assert "911" in engine.ask("When did Rollo's army settle in Normandy?").text
 
@@ -460,14 +467,12 @@ def test_a_decade_or_span_asked_is_met_by_a_year_in_it(text: str, lo: int, hi: i
 def test_a_year_before_1900_or_a_decade_the_passage_lacks_abstains(
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "fort.md").write_text(
+    engine = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "fort.md",
         "# The fort\n\nIn 1754 the governor sent 500 men under Captain Contrecoeur to take the fort.\n",
-        encoding="utf-8",
-    )
-    engine = Engine.open(
-        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
     )
     assert "Contrecoeur" in engine.ask("Who led the men sent to take the fort in 1754?").text
     assert engine.ask("Who led the men sent to take the fort in 1756?").abstained
@@ -478,14 +483,12 @@ def test_a_year_before_1900_or_a_decade_the_passage_lacks_abstains(
 def test_a_work_named_by_its_title_must_be_the_one_quoted(
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "papers.md").write_text(
+    engine = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "papers.md",
         "# 报纸\n\n《大公报》是中国发行时间最长的中文报纸之一，于1902年在天津创刊。\n",
-        encoding="utf-8",
-    )
-    engine = Engine.open(
-        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
     )
     assert "1902" in engine.ask("《大公報》於何時創刊?").text  # in either script
     assert engine.ask("《经济部公报》于何时创刊?").abstained
@@ -494,16 +497,14 @@ def test_a_work_named_by_its_title_must_be_the_one_quoted(
 def test_a_sentence_without_a_year_of_its_own_is_in_the_year_its_chunk_last_named(
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "xian.md").write_text(
+    engine = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "xian.md",
         "# 西安事变\n\n1936年12月12日，张学良与杨虎城在西安扣留蒋介石。"
         "12月25日中午，宋子文去新城大楼恳求杨虎城同意放蒋。\n\n"
         "# 学院\n\n于二零零五年七月一日，该大学的电脑学系正式迁移到资讯学院。\n",
-        encoding="utf-8",
-    )
-    engine = Engine.open(
-        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder
     )
     assert "新城大楼" in engine.ask("宋子文曾于1936年至何处恳求杨虎城同意放蒋?").text
     assert engine.ask("宋子文曾于1937年至何处恳求杨虎城同意放蒋?").abstained
