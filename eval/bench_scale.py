@@ -3,39 +3,36 @@
     python -m eval.bench_scale --chunks 10000,100000,1000000 --json eval/results/bench/scale.json
 
 The corpus is synthetic (``eval.synth``): sentences of the seed documents and the benchmark corpora
-reshuffled into chunks, with vectors made from a real embedded sample (``--sample`` sentences, the
-configured embedder, cached in the embedding cache) by small Gaussian perturbations. Per size N:
+reshuffled into chunks (20 to a document), with vectors made from a real embedded sample
+(``--sample`` sentences, the configured embedder, cached in the embedding cache) by small Gaussian
+perturbations. Everything else is the product's own code. Per size N:
 
-* ``build_s``: the derived indexes of one generation, as ``index.build`` writes them: the vector
-  store (``FaissStore``: exact below ``--ivf-threshold``, IVF with training and nprobe calibration
-  above) filled and saved, plus both BM25 fields built and saved (``vector_build_s`` and
-  ``lexical_build_s`` apart). Not included: parsing, chunking, embedding, chunks.sqlite. BM25 is
-  built only up to ``--lexical-max`` chunks (200,000; ``lexical_included`` says): bm25s holds every
-  token of the corpus as a Python int while indexing, and the gloss field has ~430 tokens per chunk,
-  so at a million chunks it needs more memory than this 24 GiB machine has (it passed 19 GiB and
-  was stopped); above that size every number is the vector store's alone.
-* ``disk_gib``: that generation's vectors/ + lexical/ on disk.
-* ``startup_s`` / ``rss_gib``: a fresh process loading both (imports of faiss and bm25s included),
-  and its resident memory (VmRSS) afterwards; ``vector_*`` the same for the vector store alone. The
-  product's snapshot also reads every chunk row from SQLite, which is not included.
-* ``search_p50_ms`` / ``search_p95_ms``: one ``store.search`` of one query for the retriever's
-  ``candidates`` (50) in that fresh process, over the queries the product sends: for a paired
-  embedder one per part (``segment_queries``), i.e. two per question, with ``--search-threads``
-  (1: a service answers concurrent questions on separate cores, and on a busy machine a second
-  OpenMP thread per query adds spin-wait jitter, not speed). Query embedding is excluded and
-  reported apart as ``embed_query_ms`` (the median of single questions, the same for every N).
-* ``upload_s``: adding one document of 10 chunks the way the product does today: ``build_index``
-  writes a new generation, so the vector store (IVF training included) and both BM25 fields are
-  rebuilt from all N+10 chunks and saved (``upload_vector_s`` + ``upload_lexical_s``). The SQLite
-  rewrite, parsing and embedding of the document are not included. ``upload_incremental_s`` is what
-  the store API would allow instead, vector side only: load the saved store, ``add`` 10 vectors to
-  it (no retraining) and save it into a new directory (bm25s cannot add to an index).
+* ``build_s``: ``index.build``'s generation writer over the N chunks: chunks.sqlite (rows, vectors,
+  tokens), the vector store (``FaissStore``: exact below ``--ivf-threshold``, IVF with training and
+  nprobe calibration above), BM25 in shards of at most 200,000 chunks (``lexical_shards``), the
+  per-chunk language flags. Making the synthetic rows is included; parsing, chunking and embedding
+  are not (nothing is parsed or embedded).
+* ``disk_gib``: that generation on disk.
+* ``startup_s`` / ``rss_gib``: a fresh process loading the index with ``load_snapshot``, as the
+  service does at start (imports included), and its resident memory (VmRSS) afterwards.
+* ``search_p50_ms`` / ``search_p95_ms``: in that process, one ``snapshot.store.search`` of one query
+  vector for the retriever's ``candidates`` (50), over the query vectors the product sends (for a
+  paired embedder one per part, i.e. two per question), on ``--search-threads`` (1: a service
+  answers concurrent questions on separate cores). Query embedding is excluded and reported apart as
+  ``embed_query_ms``. ``lexical_p50_ms`` / ``lexical_p95_ms``: both BM25 fields scored for the words
+  of one held-out sentence (every word a query term, weight 1) and their top 50 taken.
+* ``upload_s``: one document of about ten chunks added with ``build_index``, as ``POST /documents``
+  does (parsing, chunking, tokens, glosses, the new segment's SQLite, vector store and BM25, the
+  manifest), plus loading the new snapshot beside the old one with its segments reused
+  (``upload_build_s`` + ``upload_reload_s``). The document's vectors come from a stand-in with the
+  embedder's identity and tokenizer (``_StandIn``): the model's time is its own, measured apart.
 * ``ann_recall_at_10``: top-10 of the store against exact search, over ``--queries`` held-out sample
   vectors perturbed like the chunks (1.0 when the store is exact); ``ann_recall_at_10_segments`` the
   same for the per-part queries the product actually sends.
 
 ``--json OUT`` writes ``{"config": {...}, "runs": [...]}``, with a markdown table (``--md``) and a
-plot (``--plot``) beside it. Heavy at 1M: minutes of k-means twice, ~4 GB per generation on disk.
+plot (``--plot``) beside it. Heavy at 1M: minutes of k-means, ~10 GB on disk, ~15 GB of memory while
+the generation is written.
 """
 
 from __future__ import annotations
@@ -47,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from hashlib import sha256
 from pathlib import Path
@@ -72,7 +69,6 @@ class Config:
     threads: int = 1
     search_threads: int = 1
     ivf_threshold: int = 200_000
-    lexical_max: int = 200_000
     seed: int = 0
     workdir: Path | None = None
     cache: Path | None = None
@@ -82,27 +78,25 @@ class Config:
 class Run:
     chunks: int
     build_s: float = 0.0
-    vector_build_s: float = 0.0
-    lexical_build_s: float = 0.0
     disk_gib: float = 0.0
-    vector_disk_gib: float = 0.0
     rss_gib: float = 0.0
-    vector_rss_gib: float = 0.0
     startup_s: float = 0.0
-    vector_startup_s: float = 0.0
     search_p50_ms: float = 0.0
     search_p95_ms: float = 0.0
+    lexical_p50_ms: float = 0.0
+    lexical_p95_ms: float = 0.0
     embed_query_ms: float = 0.0
     upload_s: float = 0.0
-    upload_vector_s: float = 0.0
-    upload_lexical_s: float = 0.0
-    upload_incremental_s: float = 0.0
+    upload_build_s: float = 0.0
+    upload_reload_s: float = 0.0
+    upload_chunks: int = 0
+    segments_after_upload: int = 0
     ann_recall_at_10: float = 1.0
     ann_recall_at_10_segments: float = 1.0
     vector_index: dict[str, Any] = field(default_factory=dict)
+    lexical_shards: int = 1
     threads: int = 1
     search_threads: int = 1
-    lexical_included: bool = True
 
 
 def say(msg: str) -> None:
@@ -171,27 +165,101 @@ def _du_gib(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**30
 
 
-def _build(
-    gen: Path,
-    parts: list[int],
-    ids: np.ndarray,
-    vecs: np.ndarray,
-    text: list | None,
-    gloss: list | None,
-    threshold: int,
-) -> tuple[Any, float, float]:
-    """What ``index.build`` does for one generation's derived indexes (the same store options)."""
-    from index.lexical import save_lexical
-    from index.store import FaissStore
+DOC_CHUNKS = 20  # chunks per synthetic document
 
-    t0 = time.perf_counter()
-    store = FaissStore(sum(parts), ivf_threshold=threshold, parts=parts if len(parts) > 1 else ())
-    store.add(ids, vecs)
-    store.save(gen / "vectors")
-    t1 = time.perf_counter()
-    if text is not None and gloss is not None:
-        save_lexical(gen / "lexical", text, gloss)
-    return store, t1 - t0, time.perf_counter() - t1
+
+class _SynthDocs(Mapping[str, Any]):
+    """The synthetic chunks as the documents ``index.build`` writes (``_DocRows``), made when read:
+    a million chunks' token strings never sit in memory at once."""
+
+    def __init__(self, chunks: Any, pool: Any, vecs: np.ndarray, n: int) -> None:
+        self._chunks, self._pool, self._vecs, self._n = chunks, pool, vecs, n
+        self._names = [f"synth/{i:07d}.md" for i in range((n + DOC_CHUNKS - 1) // DOC_CHUNKS)]
+        self._index = {d: i for i, d in enumerate(self._names)}
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._names)
+
+    def __getitem__(self, doc: str) -> Any:
+        from index.build import _DocRows
+        from index.types import Chunk
+
+        k = self._index[doc]
+        lo, hi = k * DOC_CHUNKS, min(self._n, (k + 1) * DOC_CHUNKS)
+        pool, sents = self._pool, self._chunks.sentences
+        texts = ["".join(pool.text[i] for i in sents[j]) for j in range(lo, hi)]
+        chunks, at = [], 0
+        for t in texts:
+            chunks.append(Chunk(doc, 0, doc, None, None, "", at, at + len(t), t))
+            at += len(t) + 1
+        text = "\n".join(texts)
+        return _DocRows(
+            text,
+            sha256(text.encode("utf-8")).hexdigest(),
+            1,
+            [doc],
+            chunks,
+            _Joined([[t for i in sents[j] for t in pool.tokens[i]] for j in range(lo, hi)]),
+            _Joined([[t for i in sents[j] for t in pool.gloss[i]] for j in range(lo, hi)]),
+            [self._vecs[j] for j in range(lo, hi)],
+        )
+
+
+class _Joined(Sequence[str]):
+    """Token lists read as the space-joined strings ``chunks.sqlite`` stores, joined when read."""
+
+    def __init__(self, lists: list[list[str]]) -> None:
+        self._lists = lists
+
+    def __len__(self) -> int:
+        return len(self._lists)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        return " ".join(self._lists[i])
+
+
+class _StandIn:
+    """The configured embedder's identity and tokenizer, with vectors made like the synthetic
+    chunks' instead of computed: the upload's embedding is the model's cost, measured apart
+    (``embed_query_ms`` and the README's indexing rate), not the index's."""
+
+    def __init__(self, embedder: Any, bases: np.ndarray, sigma: float, seed: int) -> None:
+        self._e, self._bases, self._sigma = embedder, bases, sigma
+        self._rng = np.random.default_rng(seed)
+        self.model_id, self.dim = embedder.model_id, embedder.dim
+        self.max_tokens = int(getattr(embedder, "max_tokens", 512))
+        if getattr(embedder, "segments", None):
+            self.segments = embedder.segments
+
+    def count_tokens(self, text: str) -> int:
+        return int(self._e.count_tokens(text))
+
+    def encode_query(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode_documents(texts)
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        from eval.synth import vectors_for
+
+        base = self._rng.integers(0, len(self._bases), size=len(texts))
+        return vectors_for(self._bases, base, self._sigma, int(self._rng.integers(1 << 30)))
+
+
+def _upload_text(pool: Any, rng: np.random.Generator, chunks: int) -> str:
+    """A document of about ``chunks`` chunks: paragraphs of pool sentences."""
+    from eval.synth import CHUNK_CHARS
+
+    paras = []
+    for _ in range(chunks):
+        para, size = [], 0
+        while size < CHUNK_CHARS * 0.8:
+            t = pool.text[int(rng.integers(len(pool.text)))]
+            para.append(t)
+            size += len(t)
+        paras.append("".join(para))
+    return "# Uploaded note\n\n" + "\n\n".join(paras) + "\n"
 
 
 def _recall(store: Any, vecs: np.ndarray, queries: np.ndarray) -> float:
@@ -204,21 +272,42 @@ def _recall(store: Any, vecs: np.ndarray, queries: np.ndarray) -> float:
     return round(recall_at_k(got, exact), 4)
 
 
-def _probe(gen: Path, queries: Path, threads: int) -> dict[str, float]:
+def _probe(index_dir: Path, queries: Path, terms: Path, threads: int) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "eval.bench_scale", "--probe", str(gen), "--probe-queries", str(queries)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "eval.bench_scale",
+        "--probe",
+        str(index_dir),
+        "--probe-queries",
+        str(queries),
+    ]
     out = subprocess.run(
-        [*cmd, "--threads", str(threads)], env=env, check=True, capture_output=True, text=True
+        [*cmd, "--probe-terms", str(terms), "--threads", str(threads)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def run_size(
-    n: int, cfg: Config, embedder: Any, sample_vecs: np.ndarray, pool: Any, work: Path, eq_ms: float
+    n: int,
+    cfg: Config,
+    embedder: Any,
+    sample_vecs: np.ndarray,
+    pool: Any,
+    work: Path,
+    eq_ms: float,
+    lexicon: Any,
 ) -> Run:
     from eval.synth import make_chunks, noise_scale, vectors_for
+    from index.build import ChunkParams, Source, _write_generation, build_index, read_manifest
+    from index.cache import EmbeddingCache
     from index.embed import segments
-    from index.store import FaissStore, vector_index
+    from index.snapshot import load_snapshot
 
     run = Run(
         chunks=n, embed_query_ms=round(eq_ms, 2), threads=cfg.threads, search_threads=cfg.search_threads
@@ -227,58 +316,85 @@ def run_size(
     n_base = len(sample_vecs) - cfg.queries
     bases, held = sample_vecs[:n_base], sample_vecs[n_base:]
     sigma = noise_scale(bases, cfg.noise)
-    say(f"N={n}: making {n + UPLOAD_CHUNKS} chunks")
-    chunks = make_chunks(n + UPLOAD_CHUNKS, list(range(n_base)), pool, cfg.seed + n)
-    run.lexical_included = n <= cfg.lexical_max
-    text, gloss = chunks.tokens(pool) if run.lexical_included else (None, None)
+    say(f"N={n}: making {n} chunks")
+    chunks = make_chunks(n, list(range(n_base)), pool, cfg.seed + n)
     vecs = vectors_for(bases, chunks.base, sigma, cfg.seed + n)
-    ids = np.arange(n + UPLOAD_CHUNKS, dtype=np.int64)
 
-    say(f"N={n}: building the vector store and BM25")
-    gen = work / f"n{n}" / "gen-000001"
-    store, run.vector_build_s, run.lexical_build_s = _build(
-        gen, parts, ids[:n], vecs[:n], text and text[:n], gloss and gloss[:n], cfg.ivf_threshold
+    say(f"N={n}: writing the index (chunks.sqlite, vector store, BM25) the way index.build does")
+    index_dir = work / f"n{n}"
+    index_dir.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"ivf_threshold": cfg.ivf_threshold}
+    if len(parts) > 1:
+        options["parts"] = parts
+    t0 = time.perf_counter()
+    gen = _write_generation(
+        index_dir,
+        _SynthDocs(chunks, pool, vecs, n),
+        embedder,
+        "faiss",
+        ChunkParams(),
+        {},
+        options,  # type: ignore[arg-type]
     )
-    run.build_s = run.vector_build_s + run.lexical_build_s
-    run.vector_index = vector_index(store)
-    run.disk_gib, run.vector_disk_gib = _du_gib(gen), _du_gib(gen / "vectors")
-    say(f"N={n}: built in {run.build_s:.1f}s ({run.vector_index})")
+    run.build_s = time.perf_counter() - t0
+    manifest = read_manifest(index_dir / gen)
+    run.vector_index = manifest["vector_index"]
+    lex_meta = json.loads((index_dir / gen / "lexical" / "meta.json").read_text())
+    run.lexical_shards = max(1, len(lex_meta.get("shards", [])))
+    run.disk_gib = _du_gib(index_dir / gen)
+    say(f"N={n}: written in {run.build_s:.1f}s ({run.vector_index}, {run.lexical_shards} BM25 shard(s))")
 
     qfull = next(iter(_perturbed_queries(held, sigma, cfg.seed)))
-    run.ann_recall_at_10 = _recall(store, vecs[:n], qfull)
     qprod = product_queries(embedder, qfull)
-    if len(qprod) != len(qfull):
-        run.ann_recall_at_10_segments = _recall(store, vecs[:n], qprod)
-    del store
-    say(f"N={n}: recall@10 {run.ann_recall_at_10} (per part {run.ann_recall_at_10_segments})")
-
-    qpath = work / f"n{n}" / "queries.npy"
+    qpath = index_dir / "queries.npy"
     np.save(qpath, qprod)
-    probe = _probe(gen, qpath, cfg.search_threads)
+    tpath = index_dir / "terms.json"
+    texts = pool.text[n_base : n_base + cfg.queries]  # the held-out sentences: their words as queries
+    tpath.write_text(
+        json.dumps([[pool.tokens[i], pool.gloss[i]] for i in range(n_base, n_base + len(texts))])
+    )
+    probe = _probe(index_dir, qpath, tpath, cfg.search_threads)
     for k, v in probe.items():
         setattr(run, k, round(v, 4))
     say(
-        f"N={n}: fresh process: start {run.startup_s:.2f}s, {run.rss_gib:.2f} GiB, p95 {run.search_p95_ms:.2f} ms"
+        f"N={n}: fresh process: start {run.startup_s:.2f}s, {run.rss_gib:.2f} GiB, dense p95 "
+        f"{run.search_p95_ms:.2f} ms, lexical p95 {run.lexical_p95_ms:.2f} ms"
     )
 
-    say(f"N={n}: upload of {UPLOAD_CHUNKS} chunks, product way (new generation of derived indexes)")
-    gen2 = work / f"n{n}" / "gen-000002"
-    _, run.upload_vector_s, run.upload_lexical_s = _build(
-        gen2, parts, ids, vecs, text, gloss, cfg.ivf_threshold
-    )
-    run.upload_s = run.upload_vector_s + run.upload_lexical_s
+    snap = load_snapshot(index_dir, embedder.model_id, embedder.dim)
+    run.ann_recall_at_10 = _recall(snap.store, vecs, qfull)
+    if len(qprod) != len(qfull):
+        run.ann_recall_at_10_segments = _recall(snap.store, vecs, qprod)
+    say(f"N={n}: recall@10 {run.ann_recall_at_10} (per part {run.ann_recall_at_10_segments})")
+
+    say(f"N={n}: upload of one document (about {UPLOAD_CHUNKS} chunks) with build_index")
+    stand_in = _StandIn(embedder, bases, sigma, cfg.seed + 7)
+    text = _upload_text(pool, np.random.default_rng(cfg.seed + n), UPLOAD_CHUNKS)
+    with EmbeddingCache(work / f"upload-cache-{n}.sqlite", embedder.model_id, embedder.dim) as ec:
+        t0 = time.perf_counter()
+        rep = build_index(
+            index_dir,
+            stand_in,  # type: ignore[arg-type]
+            upsert=[Source("upload/note.md", text)],
+            lexicon=lexicon,
+            cache=ec,
+            vector_options=options,
+        )
+        run.upload_build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    inc = FaissStore.load(sample_vecs.shape[1], gen / "vectors")
-    inc.add(ids[n:], vecs[n:])
-    inc.save(work / f"n{n}" / "gen-000003" / "vectors")
-    run.upload_incremental_s = time.perf_counter() - t0
-    del inc
-    say(f"N={n}: upload {run.upload_s:.2f}s, incremental {run.upload_incremental_s:.2f}s")
-    for name in ("build_s", "vector_build_s", "lexical_build_s", "upload_s", "upload_vector_s"):
-        setattr(run, name, round(getattr(run, name), 3))
-    run.upload_lexical_s = round(run.upload_lexical_s, 3)
-    run.upload_incremental_s = round(run.upload_incremental_s, 3)
-    run.disk_gib, run.vector_disk_gib = round(run.disk_gib, 4), round(run.vector_disk_gib, 4)
+    after = load_snapshot(index_dir, embedder.model_id, embedder.dim, reuse=snap)
+    run.upload_reload_s = time.perf_counter() - t0
+    assert "upload/note.md" in after.documents
+    run.upload_s = run.upload_build_s + run.upload_reload_s
+    run.upload_chunks = rep.chunks - n
+    run.segments_after_upload = rep.segments
+    say(
+        f"N={n}: upload {run.upload_s:.2f}s (build {run.upload_build_s:.2f}s, reload "
+        f"{run.upload_reload_s:.2f}s; {run.upload_chunks} chunks, {rep.segments} segments)"
+    )
+    del snap, after
+    for name in ("build_s", "upload_s", "upload_build_s", "upload_reload_s", "disk_gib"):
+        setattr(run, name, round(getattr(run, name), 4))
     return run
 
 
@@ -299,35 +415,44 @@ def _rss_gib() -> float:
     return float("nan")
 
 
-def probe(gen: Path, queries: Path, threads: int) -> dict[str, float]:
-    """Load a generation's derived indexes as a starting service would, then time single searches."""
+def probe(index_dir: Path, queries: Path, terms: Path, threads: int) -> dict[str, float]:
+    """Load the index as a starting service does (``load_snapshot``), then time single searches:
+    the vector store for each product query vector, and both BM25 fields for a sentence's words."""
     t0 = time.perf_counter()
     _limit_threads(threads)
-    from index.lexical import load_lexical
-    from index.store import FaissStore
+    from index.build import current_generation, read_manifest
+    from index.snapshot import load_snapshot
 
-    manifest_dim = int(np.load(queries, mmap_mode="r").shape[1])
-    store = FaissStore.load(manifest_dim, gen / "vectors")
-    vector_s, vector_rss = time.perf_counter() - t0, _rss_gib()
-    if (gen / "lexical").is_dir():
-        load_lexical(gen / "lexical")
+    gen = current_generation(index_dir)
+    assert gen is not None
+    m = read_manifest(gen)
+    snap = load_snapshot(index_dir, m["model_id"], int(m["dim"]))
     startup_s, rss = time.perf_counter() - t0, _rss_gib()
     q = np.load(queries)
     for row in q[:5]:
-        store.search(row[None, :], SEARCH_K)  # warm-up
+        snap.store.search(row[None, :], SEARCH_K)  # warm-up
     times = []
     for row in q:
         t = time.perf_counter()
-        store.search(row[None, :], SEARCH_K)
+        snap.store.search(row[None, :], SEARCH_K)
         times.append(time.perf_counter() - t)
     ms = np.asarray(times) * 1000
+    lex = []
+    for text, gloss in json.loads(terms.read_text()):
+        t = time.perf_counter()
+        for fld, toks in (("text", text), ("gloss", gloss)):
+            sc = snap.lexical.scores(fld, dict.fromkeys(toks, 1.0))
+            if sc.size:
+                np.argpartition(-sc, min(SEARCH_K, sc.size) - 1)[:SEARCH_K]
+        lex.append(time.perf_counter() - t)
+    lms = np.asarray(lex) * 1000
     return {
-        "vector_startup_s": vector_s,
-        "vector_rss_gib": vector_rss,
         "startup_s": startup_s,
         "rss_gib": rss,
         "search_p50_ms": float(np.percentile(ms, 50)),
         "search_p95_ms": float(np.percentile(ms, 95)),
+        "lexical_p50_ms": float(np.percentile(lms, 50)),
+        "lexical_p95_ms": float(np.percentile(lms, 95)),
     }
 
 
@@ -361,7 +486,7 @@ def run(cfg: Config, embedder: Any, query_embedder: Any | None = None) -> dict[s
     with tempfile.TemporaryDirectory(prefix="rag-bench-scale-", dir=cfg.workdir) as tmp:
         for n in cfg.chunks:
             work = Path(tmp)
-            runs.append(asdict(run_size(n, cfg, embedder, sample_vecs, pool, work, eq_ms)))
+            runs.append(asdict(run_size(n, cfg, embedder, sample_vecs, pool, work, eq_ms, lexicon)))
             import shutil
 
             shutil.rmtree(work / f"n{n}", ignore_errors=True)
@@ -374,7 +499,7 @@ def run(cfg: Config, embedder: Any, query_embedder: Any | None = None) -> dict[s
 
 COLUMNS = [
     ("chunks", "chunks", "{:,}"),
-    ("BM25", "lexical_included", "{}"),
+    ("BM25 shards", "lexical_shards", "{}"),
     ("vector index", "vector_index", "{}"),
     ("build s", "build_s", "{:.1f}"),
     ("disk GiB", "disk_gib", "{:.3f}"),
@@ -382,8 +507,9 @@ COLUMNS = [
     ("startup s", "startup_s", "{:.2f}"),
     ("search p50 ms", "search_p50_ms", "{:.2f}"),
     ("search p95 ms", "search_p95_ms", "{:.2f}"),
-    ("upload s", "upload_s", "{:.1f}"),
-    ("upload incr. s", "upload_incremental_s", "{:.2f}"),
+    ("BM25 p95 ms", "lexical_p95_ms", "{:.2f}"),
+    ("upload s", "upload_s", "{:.2f}"),
+    ("segments after", "segments_after_upload", "{}"),
     ("recall@10", "ann_recall_at_10", "{:.3f}"),
     ("recall@10 per part", "ann_recall_at_10_segments", "{:.3f}"),
 ]
@@ -408,9 +534,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"embedded sentences ({c['model_id']}, {c['dim']} dims) plus Gaussian noise "
         f"({c['noise']} of the median nearest-neighbour distance); {c['threads']} build / {c['search_threads']} search thread(s); IVF from "
         f"{c['ivf_threshold']:,} vectors (nlist/nprobe shown). Search: one query, k={c['search_k']}, "
-        f"query embedding excluded ({result['runs'][0]['embed_query_ms']:.0f} ms apart). Upload: "
-        f"{c['upload_chunks']} chunks, vector store and BM25 rebuilt as a new generation (the product's "
-        "way); incremental: load + add + save of the vector store only. See the module docstring.",
+        f"query embedding excluded ({result['runs'][0]['embed_query_ms']:.0f} ms apart); BM25: both fields "
+        f"for one sentence's words, top 50. Upload: one document of about {c['upload_chunks']} chunks "
+        "through `build_index` (a new segment) and the new snapshot loaded with the old segments reused; "
+        "its embedding excluded. See the module docstring.",
         "",
         "| " + " | ".join(h for h, _, _ in COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
@@ -435,12 +562,9 @@ def plot(result: dict[str, Any], out: Path) -> None:
     for r in runs:
         axes[0].annotate(_kind(r["vector_index"]), (r["chunks"], r["search_p95_ms"]), fontsize=8)
     axes[0].set(title="vector search (one query, k=50)", ylabel="ms")
-    axes[1].plot(n, [r["upload_s"] for r in runs], "o-", label="new generation (product; BM25 where built)")
-    for r in runs:
-        if not r["lexical_included"]:
-            axes[1].annotate("vectors only", (r["chunks"], r["upload_s"]), fontsize=8)
-    axes[1].plot(n, [r["upload_incremental_s"] for r in runs], "o--", label="incremental store add")
-    axes[1].set(title=f"upload of {result['config']['upload_chunks']} chunks", ylabel="s")
+    axes[1].plot(n, [r["upload_s"] for r in runs], "o-", label="build_index + reload")
+    axes[1].plot(n, [r["upload_build_s"] for r in runs], "o--", label="build_index")
+    axes[1].set(title=f"upload of one document (~{result['config']['upload_chunks']} chunks)", ylabel="s")
     for ax in axes:
         ax.set(xscale="log", yscale="log", xlabel="chunks")
         ax.grid(True, which="both", alpha=0.3)
@@ -470,15 +594,13 @@ def main(argv: list[str] | None = None) -> int:
         "--search-threads", type=int, default=1, help="faiss threads of the fresh process that searches"
     )
     p.add_argument("--ivf-threshold", type=int, default=200_000)
-    p.add_argument(
-        "--lexical-max", type=int, default=200_000, help="largest N whose BM25 is built (memory: see above)"
-    )
     p.add_argument("--workdir", type=Path, help="where the generations are written (default: $TMPDIR)")
     p.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--probe-queries", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--probe-terms", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.probe:
-        print(json.dumps(probe(args.probe, args.probe_queries, args.threads)))
+        print(json.dumps(probe(args.probe, args.probe_queries, args.probe_terms, args.threads)))
         return 0
 
     from index.embed import make_embedder
@@ -495,7 +617,6 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         search_threads=args.search_threads,
         ivf_threshold=args.ivf_threshold,
-        lexical_max=args.lexical_max,
         workdir=args.workdir,
         cache=settings.cache_dir,
     )

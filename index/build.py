@@ -4,13 +4,18 @@ Layout of an index directory::
 
     <index_dir>/CURRENT           name of the live generation (replaced atomically)
     <index_dir>/gen-000007/       manifest.json, chunks.sqlite (documents, chunks, vectors, tokens),
-                                  vectors/ (the vector store), lexical/ (BM25 indexes)
+                                  vectors/ (the vector store), lexical/ (BM25, sharded when large),
+                                  chinese.npy (each chunk's language)
     <index_dir>/.lock             serialises writers across processes
 
-A build writes a complete new generation into a staging directory and only then points ``CURRENT``
-at it with ``os.replace``: a crash or a rejected input mid-build leaves the previous generation live
-and loadable. SQLite holds every chunk's vector, so unchanged chunks are copied, never re-embedded,
-and the vector store and BM25 indexes are derived data rebuilt from it.
+A generation is a list of segments (``index.segment``): a full build writes one, the generation
+directory itself; a small update writes a directory holding only the new or changed documents and a
+manifest listing the earlier segments with the documents they no longer serve. Either way the new
+directory is written into a staging directory and only then does ``CURRENT`` point at it
+(``os.replace``): a crash or a rejected input mid-build leaves the previous generation live and
+loadable, and segments are never modified once written. SQLite holds every chunk's vector, so a
+merge (a full build over an existing index) copies vectors, never re-embeds, and the vector store
+and BM25 indexes are derived data rebuilt from it.
 """
 
 from __future__ import annotations
@@ -33,13 +38,16 @@ from typing import Any
 import numpy as np
 
 from index.cache import EmbeddingCache, cached_hashes, embed_with_cache
+from index.catalog import CATALOG, Catalog, write_catalog
 from index.chunk import chunk_articles
 from index.embed import Embedder, segments
 from index.errors import IndexMismatchError, InputError, NotFoundError
 from index.extract import SUPPORTED_SUFFIXES, supported_list
-from index.lexical import chunk_tokens, gloss_tokens, save_lexical
+from index.lexical import chunk_tokens, gloss_tokens, save_lexical_parts
 from index.lexicon import Lexicon
+from index.normalize import detect_lang
 from index.parse import parse_document, read_document
+from index.segment import SegmentRef, manifest_segments
 from index.storage import TEMP_SUFFIX, write_atomic, writing
 from index.store import make_vector_store, vector_index
 from index.types import Chunk
@@ -47,8 +55,17 @@ from index.types import Chunk
 log = logging.getLogger(__name__)
 
 FORMAT = 1
+# segments (index.segment): an update adds one unless the index would then hold more than
+# MAX_SEGMENTS, or the chunks outside the first segment plus the deleted ones would pass
+# DELTA_SHARE of all; then the update rewrites everything as one segment (a merge). A merge costs a
+# full build, so it comes once per DELTA_SHARE of the index added: amortised, an update's cost does
+# not grow with the index.
+MAX_SEGMENTS = 16
+DELTA_SHARE = 0.25
 CHUNKER_VERSION = 2  # bump when parsing/chunking output changes, so documents are re-chunked
 SUPPORTED = SUPPORTED_SUFFIXES
+CHINESE_FLAGS = "chinese.npy"
+SEGMENT_FILE = "segment.json"
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,7 @@ class BuildReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     generation: str | None = None
+    segments: int = 0  # in the generation written (1 after a full build or a merge)
 
     @property
     def changed(self) -> bool:
@@ -235,23 +253,34 @@ class _DocRows:
     articles: int
     titles: list[str]
     chunks: list[Chunk]
-    tokens: list[str]  # space-joined token strings, one per chunk
-    gloss: list[str]
+    tokens: Sequence[str]  # space-joined token strings, one per chunk
+    gloss: Sequence[str]
     vectors: list[np.ndarray | None]
 
 
-def _load_doc_rows(db: sqlite3.Connection) -> dict[str, _DocRows]:
+def _load_doc_rows(db: sqlite3.Connection, only: set[str] | None = None) -> dict[str, _DocRows]:
     docs: dict[str, _DocRows] = {}
     for r in db.execute("SELECT doc, text, sha256, articles, titles FROM documents"):
+        if only is not None and r["doc"] not in only:
+            continue
         docs[r["doc"]] = _DocRows(
             r["text"], r["sha256"], r["articles"], json.loads(r["titles"]), [], [], [], []
         )
-    for r in db.execute("SELECT * FROM chunks ORDER BY id"):
+    if only is not None:
+        marks = ",".join("?" * len(only))
+        rows = db.execute(f"SELECT * FROM chunks WHERE doc IN ({marks}) ORDER BY id", sorted(only))
+    else:
+        rows = db.execute("SELECT * FROM chunks ORDER BY id")
+    tokens: dict[str, list[str]] = {d: [] for d in docs}
+    gloss: dict[str, list[str]] = {d: [] for d in docs}
+    for r in rows:
         d = docs[r["doc"]]
         d.chunks.append(row_chunk(r))
-        d.tokens.append(r["tokens"])
-        d.gloss.append(r["gloss"])
+        tokens[r["doc"]].append(r["tokens"])
+        gloss[r["doc"]].append(r["gloss"])
         d.vectors.append(np.frombuffer(r["vector"], dtype=np.float32))
+    for doc, d in docs.items():
+        d.tokens, d.gloss = tokens[doc], gloss[doc]
     return docs
 
 
@@ -284,6 +313,8 @@ def build_index(
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
     vector_options: Mapping[str, Any] | None = None,
+    merge: bool = False,
+    max_delta_share: float = DELTA_SHARE,
 ) -> BuildReport:
     """Add/replace ``upsert`` documents and drop ``remove`` ids; write a new generation if anything
     changed. ``progress(done, total)`` is called while embedding. Unknown ``remove`` ids raise.
@@ -292,6 +323,10 @@ def build_index(
     and no temporary file is left behind. ``vector_options`` go to the vector store's constructor
     (faiss: ``ivf_threshold``, ``nprobe``); the kind of index it chose is the manifest's
     ``vector_index``.
+
+    A small change is written as a new segment beside the index's others (``index.segment``), so its
+    cost does not grow with the index; ``merge`` (or the policy above ``MAX_SEGMENTS``) rewrites the
+    index as one segment, reusing every vector.
     """
     with writing(index_dir, note="the index was left as it was"):
         return _build_index(
@@ -306,6 +341,8 @@ def build_index(
             rebuild,
             progress,
             vector_options,
+            merge,
+            max_delta_share,
         )
 
 
@@ -321,128 +358,194 @@ def _build_index(
     rebuild: bool,
     progress: Callable[[int, int], None] | None,
     vector_options: Mapping[str, Any] | None,
+    merge: bool,
+    max_delta_share: float,
 ) -> BuildReport:
     t0 = time.perf_counter()
     params = params or ChunkParams()
     report = BuildReport(files=len(upsert))
     with _writer_lock(index_dir):
         prev_gen = None if rebuild else current_generation(index_dir)
-        prev: dict[str, _DocRows] = {}
-        origins: dict[str, dict[str, str]] = {}
+        meta = Catalog(None)  # the live documents
+        refs: list[SegmentRef] = []
+        origins: dict[str, dict[str, str]] = {}  # of the documents written now
         if prev_gen is not None:
             manifest = read_manifest(prev_gen)
             check_manifest(manifest, embedder.model_id, embedder.dim, params, index_dir)
-            origins.update(
-                {d: m["origin"] for d, m in manifest.get("documents", {}).items() if m.get("origin")}
-            )
-            db = _connect(prev_gen / "chunks.sqlite")
-            try:
-                prev = _load_doc_rows(db)
-            finally:
-                db.close()
-        for doc in remove:
-            if doc not in prev:
-                raise NotFoundError(f"no document {doc!r} in the index")
-        docs = {d: rows for d, rows in prev.items() if d not in set(remove)}
-        report.removed = [d for d in remove]
+            refs = manifest_segments(manifest, prev_gen.name)
+            meta = Catalog.of(prev_gen, manifest)
+        try:
+            return _update(
+                index_dir, embedder, upsert, remove, store, params, cache, lexicon, progress,
+                vector_options, merge, max_delta_share, t0, report, prev_gen, meta, refs, origins,
+            )  # fmt: skip
+        finally:
+            meta.close()
 
-        # parse + chunk what is new or changed
-        todo: list[tuple[str, _DocRows]] = []
-        for src in upsert:
-            old = docs.get(src.doc)
-            if old is not None and old.sha256 == src.sha256:
-                continue
-            articles = parse_document(src.doc, src.text)
-            chunks = chunk_articles(
-                articles, src.text, embedder.count_tokens, params.max_tokens, params.hard_max_tokens
-            )
-            rows = _DocRows(
-                src.text, src.sha256, len(articles), [a.title for a in articles], chunks, [], [], []
-            )
-            todo.append((src.doc, rows))
-            (report.updated if old is not None else report.added).append(src.doc)
-            if src.origin:
-                origins[src.doc] = src.origin
 
-        if not report.changed and prev_gen is not None:
-            report.generation = prev_gen.name
-            _fill_counts(report, docs)
-            report.seconds = time.perf_counter() - t0
-            return report
+def _update(
+    index_dir: Path,
+    embedder: Embedder,
+    upsert: Sequence[Source],
+    remove: Sequence[str],
+    store: str,
+    params: ChunkParams,
+    cache: EmbeddingCache | Callable[[], EmbeddingCache] | None,
+    lexicon: Lexicon | Callable[[], Lexicon] | None,
+    progress: Callable[[int, int], None] | None,
+    vector_options: Mapping[str, Any] | None,
+    merge: bool,
+    max_delta_share: float,
+    t0: float,
+    report: BuildReport,
+    prev_gen: Path | None,
+    meta: Catalog,
+    refs: list[SegmentRef],
+    origins: dict[str, dict[str, str]],
+) -> BuildReport:
+    """The body of ``build_index`` under the writer lock, with the previous generation's catalog."""
+    for doc in remove:
+        if doc not in meta:
+            raise NotFoundError(f"no document {doc!r} in the index")
+    gone = set(remove)
+    report.removed = [d for d in remove]
 
-        # vectors: reuse by content hash (previous generation, then the cache), embed the rest
-        known: dict[str, np.ndarray] = {}
-        for rows in prev.values():
-            for c, v in zip(rows.chunks, rows.vectors, strict=True):
-                if v is not None:
-                    known[c.content_hash] = v
-        lex: Lexicon | None = None
-        pending: list[Chunk] = []
-        for _, rows in todo:
-            if lex is None and rows.chunks:
-                lex = lexicon() if callable(lexicon) else lexicon
-            toks = [chunk_tokens(c) for c in rows.chunks]
-            rows.tokens = [" ".join(t) for t in toks]
-            rows.gloss = [
-                " ".join(gloss_tokens(c.embed_text, lex, t)) if lex else ""
-                for c, t in zip(rows.chunks, toks, strict=True)
-            ]
-            rows.vectors = [known.get(c.content_hash) for c in rows.chunks]
-            pending.extend(c for c, v in zip(rows.chunks, rows.vectors, strict=True) if v is None)
-        report.reused += sum(len(r.chunks) for _, r in todo) - len(pending)
-        if pending:
-            te = time.perf_counter()
-            done = [0]
+    # parse + chunk what is new or changed
+    todo: list[tuple[str, _DocRows]] = []
+    for src in upsert:
+        old = meta.get(src.doc) if src.doc not in gone else None
+        if old is not None and old["sha256"] == src.sha256:
+            continue
+        articles = parse_document(src.doc, src.text)
+        chunks = chunk_articles(
+            articles, src.text, embedder.count_tokens, params.max_tokens, params.hard_max_tokens
+        )
+        rows = _DocRows(src.text, src.sha256, len(articles), [a.title for a in articles], chunks, [], [], [])
+        todo.append((src.doc, rows))
+        (report.updated if old is not None else report.added).append(src.doc)
+        origin = src.origin or (old or {}).get("origin")
+        if origin:
+            origins[src.doc] = origin
 
-            def tick(n: int) -> None:
-                done[0] += n
-                if progress:
-                    progress(done[0], len(pending))
+    if not (report.changed or merge) and prev_gen is not None:
+        report.generation = prev_gen.name
+        report.segments = len(refs)
+        _fill_counts_meta(report, meta, index_dir, refs)
+        report.seconds = time.perf_counter() - t0
+        return report
+    old_meta = {d: meta[d] for d in set(remove) | set(report.updated)}
 
+    # a small change becomes a new segment beside the others; a large one (or too many segments,
+    # or too many deleted chunks) rewrites the index as one segment: the merge
+    dropped = gone | set(report.updated)
+    new_chunks = sum(len(r.chunks) for _, r in todo)
+    total = sum(r.chunks for r in refs) + new_chunks
+    dead = sum(r.dead for r in refs) + sum(int(old_meta[d]["chunks"]) for d in dropped)
+    delta = sum(r.chunks for r in refs[1:]) + new_chunks
+    incremental = (
+        prev_gen is not None
+        and not merge
+        and store == "faiss"
+        and len(refs) < MAX_SEGMENTS
+        and delta + dead <= max_delta_share * total
+    )
+    prev: dict[str, _DocRows] = {}
+    if prev_gen is not None:
+        # vectors to reuse: the replaced documents' (a merge reads every live document anyway)
+        prev = _load_segment_rows(index_dir, refs, None if not incremental else set(report.updated), meta)
+    docs = {d: rows for d, rows in prev.items() if d not in gone}
+
+    # vectors: reuse by content hash (previous generation, then the cache), embed the rest
+    known: dict[str, np.ndarray] = {}
+    for rows in prev.values():
+        for c, v in zip(rows.chunks, rows.vectors, strict=True):
+            if v is not None:
+                known[c.content_hash] = v
+    lex: Lexicon | None = None
+    pending: list[Chunk] = []
+    for _, rows in todo:
+        if lex is None and rows.chunks:
+            lex = lexicon() if callable(lexicon) else lexicon
+        toks = [chunk_tokens(c) for c in rows.chunks]
+        rows.tokens = [" ".join(t) for t in toks]
+        rows.gloss = [
+            " ".join(gloss_tokens(c.embed_text, lex, t)) if lex else ""
+            for c, t in zip(rows.chunks, toks, strict=True)
+        ]
+        rows.vectors = [known.get(c.content_hash) for c in rows.chunks]
+        pending.extend(c for c, v in zip(rows.chunks, rows.vectors, strict=True) if v is None)
+    report.reused += sum(len(r.chunks) for _, r in todo) - len(pending)
+    if pending:
+        te = time.perf_counter()
+        done = [0]
+
+        def tick(n: int) -> None:
+            done[0] += n
             if progress:
-                progress(0, len(pending))  # the total is known before the first batch is embedded
+                progress(done[0], len(pending))
 
-            own_cache = cache is None
-            # opened only when something needs embedding: an unchanged corpus touches no file
-            if callable(cache):
-                ec = cache()
-            else:
-                # "is None", not "or": an empty cache is falsy (it has a length) and must still be used
-                ec = (
-                    cache
-                    if cache is not None
-                    else EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
-                )
-            try:
-                hashes = {p.content_hash for p in pending}
-                cached = cached_hashes(embedder, ec, sorted(hashes))
-                report.reused += sum(1 for p in pending if p.content_hash in cached)
-                report.embedded = len(hashes) - len(cached)
-                vecs = embed_with_cache(
-                    embedder,
-                    [p.embed_text for p in pending],
-                    [p.content_hash for p in pending],
-                    ec,
-                    progress=tick,
-                )
-            finally:
-                if own_cache:
-                    ec.close()
-            report.embed_seconds = time.perf_counter() - te
-            fresh = {p.content_hash: v for p, v in zip(pending, vecs, strict=True)}
-            for _, rows in todo:
-                rows.vectors = [
-                    v if v is not None else fresh[ch.content_hash]
-                    for ch, v in zip(rows.chunks, rows.vectors, strict=True)
-                ]
+        if progress:
+            progress(0, len(pending))  # the total is known before the first batch is embedded
+
+        own_cache = cache is None
+        # opened only when something needs embedding: an unchanged corpus touches no file
+        if callable(cache):
+            ec = cache()
+        else:
+            # "is None", not "or": an empty cache is falsy (it has a length) and must still be used
+            ec = (
+                cache
+                if cache is not None
+                else EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
+            )
+        try:
+            hashes = {p.content_hash for p in pending}
+            cached = cached_hashes(embedder, ec, sorted(hashes))
+            report.reused += sum(1 for p in pending if p.content_hash in cached)
+            report.embedded = len(hashes) - len(cached)
+            vecs = embed_with_cache(
+                embedder,
+                [p.embed_text for p in pending],
+                [p.content_hash for p in pending],
+                ec,
+                progress=tick,
+            )
+        finally:
+            if own_cache:
+                ec.close()
+        report.embed_seconds = time.perf_counter() - te
+        fresh = {p.content_hash: v for p, v in zip(pending, vecs, strict=True)}
+        for _, rows in todo:
+            rows.vectors = [
+                v if v is not None else fresh[ch.content_hash]
+                for ch, v in zip(rows.chunks, rows.vectors, strict=True)
+            ]
+    if incremental:
+        assert prev_gen is not None
+        report.generation = _write_segment(
+            index_dir, todo, refs, meta, old_meta, embedder, params, origins, vector_options
+        )
+        report.segments = len(refs) + (1 if todo else 0)
+        report.chunks, report.articles = meta.totals()
+        report.chunks += new_chunks - sum(int(m["chunks"]) for m in old_meta.values())
+        report.articles += sum(r.articles for _, r in todo) - sum(
+            int(m.get("articles", 0)) for m in old_meta.values()
+        )
+    else:
         for d, rows in todo:
             docs[d] = rows
-
+        kept = {d: o for d, o in meta.origins().items() if d not in gone}
         report.generation = _write_generation(
-            index_dir, docs, embedder, store, params, origins, vector_options
+            index_dir, docs, embedder, store, params, kept | origins, vector_options
         )
+        report.segments = 1
         _fill_counts(report, docs)
-        _prune_generations(index_dir, keep={report.generation, prev_gen.name if prev_gen else ""})
+    # the new generation's segments are the previous one's (still read by snapshots of it) and
+    # its own directory
+    keep = {report.generation} | {r.name for r in refs}
+    if prev_gen is not None:
+        keep.add(prev_gen.name)
+    _prune_generations(index_dir, keep=keep)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -452,15 +555,52 @@ def _fill_counts(report: BuildReport, docs: dict[str, _DocRows]) -> None:
     report.chunks = sum(len(r.chunks) for r in docs.values())
 
 
+def _fill_counts_meta(report: BuildReport, meta: Catalog, index_dir: Path, refs: list[SegmentRef]) -> None:
+    """Counts of an unchanged index from its catalog (a manifest written before it recorded articles:
+    from the rows)."""
+    if meta.path is None and any("articles" not in meta[d] for d in meta):
+        _fill_counts(report, _load_segment_rows(index_dir, refs, None, meta))
+    else:
+        report.chunks, report.articles = meta.totals()
+
+
+def _load_segment_rows(
+    index_dir: Path, refs: list[SegmentRef], only: set[str] | None, meta: Mapping[str, Mapping[str, Any]]
+) -> dict[str, _DocRows]:
+    """The live documents' rows (vectors included) from every segment; ``only`` limits them to those
+    documents (an update reads just the ones it replaces, not the whole index)."""
+    out: dict[str, _DocRows] = {}
+    wanted: dict[str, set[str]] | None = None
+    if only is not None:
+        wanted = {}
+        for d in only:
+            if d in meta:
+                wanted.setdefault(str(meta[d]["segment"]), set()).add(d)
+    for ref in refs:
+        if wanted is not None and ref.name not in wanted:
+            continue
+        db = _connect(index_dir / ref.name / "chunks.sqlite")
+        try:
+            rows = _load_doc_rows(db, None if wanted is None else wanted[ref.name])
+        finally:
+            db.close()
+        out.update({d: r for d, r in rows.items() if d not in ref.removed})
+    return out
+
+
 def _write_generation(
     index_dir: Path,
-    docs: dict[str, _DocRows],
+    docs: Mapping[str, _DocRows],
     embedder: Embedder,
     store: str,
     params: ChunkParams,
     origins: dict[str, dict[str, str]],
     vector_options: Mapping[str, Any] | None = None,
+    layout: Callable[[str, int, Path], dict[str, Any]] | None = None,
 ) -> str:
+    """Write ``docs`` as a new generation directory and make it live. ``layout(name, chunks,
+    staging)`` writes the catalog of a segmented generation into ``staging`` and gives its manifest
+    entries (segments, live chunks); without it the generation is the whole index, one segment."""
     n = 1 + max((int(p.name[4:]) for p in index_dir.glob("gen-*") if p.name[4:].isdigit()), default=0)
     name = f"gen-{n:06d}"
     staging = index_dir / f".staging-{name}"
@@ -468,7 +608,7 @@ def _write_generation(
     staging.mkdir(parents=True)
     vs = None
     try:
-        ids, vectors, tokens, gloss = _write_chunks(staging / "chunks.sqlite", docs)
+        ids, vectors, chinese = _write_chunks(staging / "chunks.sqlite", docs)
         options = dict(vector_options or {})
         parts = segments(embedder)
         if store == "faiss" and len(parts) > 1:
@@ -478,7 +618,10 @@ def _write_generation(
         if ids:
             vs.add(np.asarray(ids, dtype=np.int64), np.vstack(vectors))
         vs.save(staging / "vectors")
-        save_lexical(staging / "lexical", tokens, gloss)
+        save_lexical_parts(staging / "lexical", len(ids), _token_reader(staging / "chunks.sqlite"))
+        # per chunk, written in Chinese: what every search needs, kept so loading reads no chunk text
+        with writing(staging / CHINESE_FLAGS):
+            np.save(staging / CHINESE_FLAGS, np.asarray(chinese, dtype=bool))
         manifest = {
             "format": FORMAT,
             "model_id": embedder.model_id,
@@ -486,17 +629,23 @@ def _write_generation(
             "vector_store": store,
             "vector_index": vector_index(vs),
             "chunking": params.to_dict(),
-            "documents": {
-                d: {"sha256": r.sha256, "chars": len(r.text), "chunks": len(r.chunks)}
-                | ({"origin": origins[d]} if d in origins else {})
-                for d, r in sorted(docs.items())
-            },
             "chunks": len(ids),
+            "segment_chunks": len(ids),  # this directory's own chunks (a segmented manifest's
+            # "chunks" counts the live ones of all its segments)
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        if layout is not None:
+            manifest |= layout(name, len(ids), staging)
+        else:
+            manifest["document_count"] = write_catalog(
+                staging / CATALOG, ((d, _doc_meta(docs[d], name, origins.get(d))) for d in sorted(docs))
+            )
         (staging / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
+        # what loading this directory as a segment needs, without parsing the whole manifest
+        own = {k: manifest[k] for k in ("vector_store", "vector_index", "segment_chunks")}
+        (staging / SEGMENT_FILE).write_text(json.dumps(own), encoding="utf-8")
         _close(vs)
         vs = None
         staging.rename(index_dir / name)
@@ -512,16 +661,60 @@ def _write_generation(
     return name
 
 
+def _doc_meta(rows: _DocRows, segment: str, origin: dict[str, str] | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "sha256": rows.sha256,
+        "chars": len(rows.text),
+        "chunks": len(rows.chunks),
+        "articles": rows.articles,
+        "segment": segment,
+    }
+    return meta | ({"origin": origin} if origin else {})
+
+
+def _write_segment(
+    index_dir: Path,
+    todo: list[tuple[str, _DocRows]],
+    refs: list[SegmentRef],
+    meta: Catalog,
+    dropped: Mapping[str, Mapping[str, Any]],
+    embedder: Embedder,
+    params: ChunkParams,
+    origins: dict[str, dict[str, str]],
+    vector_options: Mapping[str, Any] | None,
+) -> str:
+    """A generation that adds ``todo`` as a new segment and marks the ``dropped`` documents (their
+    catalog entries) deleted in the segments holding them; nothing else is read or written."""
+    removed: dict[str, set[str]] = {r.name: set(r.removed) for r in refs}
+    dead = {r.name: r.dead for r in refs}
+    for d, m in dropped.items():
+        removed[str(m["segment"])].add(d)
+        dead[str(m["segment"])] += int(m["chunks"])
+
+    def layout(name: str, own: int, staging: Path) -> dict[str, Any]:
+        count = write_catalog(
+            staging / CATALOG, [(d, _doc_meta(r, name, origins.get(d))) for d, r in todo], meta, dropped
+        )
+        segs = [SegmentRef(r.name, r.chunks, frozenset(removed[r.name]), dead[r.name]) for r in refs]
+        if own:
+            segs.append(SegmentRef(name, own))
+        live = sum(r.chunks - r.dead for r in segs)
+        return {"segments": [s.to_dict() for s in segs], "chunks": live, "document_count": count}
+
+    return _write_generation(
+        index_dir, dict(todo), embedder, "faiss", params, origins, vector_options, layout
+    )
+
+
 def _close(store: object) -> None:
     close = getattr(store, "close", None)
     if callable(close):
         close()
 
 
-def _write_chunks(
-    path: Path, docs: dict[str, _DocRows]
-) -> tuple[list[int], list[np.ndarray], list[list[str]], list[list[str]]]:
-    """Write ``chunks.sqlite``; the chunk ids, vectors and token lists for the derived indexes."""
+def _write_chunks(path: Path, docs: Mapping[str, _DocRows]) -> tuple[list[int], list[np.ndarray], list[bool]]:
+    """Write ``chunks.sqlite``; the chunk ids, vectors and language flags for the derived indexes
+    (their tokens are read back a shard at a time: ``_token_reader``)."""
     # SQLite's errors ("database or disk is full") name no file: this one is named for them
     with writing(path):
         db = _connect(path)
@@ -529,8 +722,7 @@ def _write_chunks(
             db.executescript(_SCHEMA)
             ids: list[int] = []
             vectors: list[np.ndarray] = []
-            tokens: list[list[str]] = []
-            gloss: list[list[str]] = []
+            chinese: list[bool] = []
             cid = 0
             for doc in sorted(docs):
                 rows = docs[doc]
@@ -563,13 +755,34 @@ def _write_chunks(
                     )
                     ids.append(cid)
                     vectors.append(vec)
-                    tokens.append(tok.split())
-                    gloss.append(gl.split())
+                    chinese.append(detect_lang(c.text) == "zh")
                     cid += 1
             db.commit()
         finally:
             db.close()
-    return ids, vectors, tokens, gloss
+    return ids, vectors, chinese
+
+
+def _token_reader(path: Path) -> Callable[[int, int], tuple[list[list[str]], list[list[str]]]]:
+    """Token lists of a range of chunk ids from ``chunks.sqlite``, each token string shared
+    (interned): a shard of long chunks holds tens of millions of tokens of a small vocabulary."""
+    import sys
+
+    def read(start: int, stop: int) -> tuple[list[list[str]], list[list[str]]]:
+        db = sqlite3.connect(str(path))
+        try:
+            rows = db.execute(
+                "SELECT tokens, gloss FROM chunks WHERE id >= ? AND id < ? ORDER BY id", (start, stop)
+            )
+            text, gloss = [], []
+            for tok, gl in rows:
+                text.append([sys.intern(t) for t in tok.split()])
+                gloss.append([sys.intern(t) for t in gl.split()])
+            return text, gloss
+        finally:
+            db.close()
+
+    return read
 
 
 def _prune_generations(index_dir: Path, keep: set[str]) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +21,11 @@ from index.normalize import normalize, tokenize
 from index.storage import writing
 from index.types import Chunk
 
+if TYPE_CHECKING:
+    from index.segment import SegmentedLexical as ShardedLexical
+
 FIELDS = ("text", "gloss")
+PLACEHOLDER = "\x00"  # the one token of a chunk without any: bm25s cannot index an empty list
 _HAN_WORD = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
@@ -47,6 +52,27 @@ class LexicalIndex:
         self._fields = dict(fields)
         self.n = n
 
+    def df(self, field: str, term: str) -> int:
+        """How many chunks contain ``term`` (the segmented index rescales IDF with it)."""
+        bm = self._fields.get(field)
+        if bm is None or term == PLACEHOLDER:
+            return 0
+        tid = bm.vocab_dict.get(term)  # type: ignore[attr-defined]
+        ptr = bm.scores["indptr"]  # type: ignore[attr-defined]
+        if tid is None or tid + 1 >= len(ptr):  # bm25s keeps an empty token outside its matrix
+            return 0
+        return int(ptr[tid + 1] - ptr[tid])
+
+    def vocabulary(self, field: str) -> Iterator[str]:
+        """The terms of ``field`` that some chunk contains."""
+        bm = self._fields.get(field)
+        if bm is None:
+            return
+        ptr = bm.scores["indptr"]  # type: ignore[attr-defined]
+        for term, tid in bm.vocab_dict.items():  # type: ignore[attr-defined]
+            if tid + 1 < len(ptr) and ptr[tid + 1] > ptr[tid] and term != PLACEHOLDER:
+                yield term
+
     def scores(self, field: str, terms: Mapping[str, float]) -> np.ndarray:
         """BM25 score of every chunk for weighted query terms (weight 1 = an ordinary query term)."""
         out = np.zeros(self.n, dtype=np.float32)
@@ -54,10 +80,47 @@ class LexicalIndex:
         if bm is None or not terms:
             return out
         vocab = bm.vocab_dict  # type: ignore[attr-defined]
+        sc = bm.scores  # type: ignore[attr-defined]
+        data, indices, indptr = sc["data"], sc["indices"], sc["indptr"]
         for term, w in terms.items():
-            if term in vocab and w > 0:
-                out += w * bm.get_scores([term])  # type: ignore[attr-defined]
+            tid = vocab.get(term)
+            if tid is None or w <= 0 or tid + 1 >= len(indptr):
+                continue
+            # the term's column of bm25s's score matrix: what ``get_scores([term])`` sums, read
+            # without making an array of every chunk per term (a million-chunk shard: 4 MB a term)
+            a, b = int(indptr[tid]), int(indptr[tid + 1])
+            out[indices[a:b]] += np.float32(w) * data[a:b]
         return out
+
+
+class DocumentFrequencies(Mapping[str, int]):
+    """How many chunks hold each token of a field, read from the BM25 index (which counts them
+    anyway) instead of a dictionary counted over every chunk at start-up."""
+
+    def __init__(self, lexical: LexicalIndex | ShardedLexical, field: str) -> None:
+        self._lexical = lexical
+        self._field = field
+
+    def __getitem__(self, term: str) -> int:
+        n = self._lexical.df(self._field, term)
+        if not n:
+            raise KeyError(term)
+        return n
+
+    def get(self, term: str, default: Any = None) -> Any:
+        return self._lexical.df(self._field, term) or default
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self._lexical.df(self._field, term) > 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lexical.vocabulary(self._field))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return self._lexical.n > 0
 
 
 def _bm25(corpus: Sequence[list[str]]):  # type: ignore[no-untyped-def]
@@ -65,7 +128,7 @@ def _bm25(corpus: Sequence[list[str]]):  # type: ignore[no-untyped-def]
 
     bm = bm25s.BM25(k1=1.2, b=0.75)
     # bm25s cannot index an empty token list; a placeholder token no query can contain keeps ids aligned
-    bm.index([toks or ["\x00"] for toks in corpus], show_progress=False)
+    bm.index([toks or [PLACEHOLDER] for toks in corpus], show_progress=False)
     return bm
 
 
@@ -75,22 +138,64 @@ def build_lexical(tokens: Sequence[list[str]], gloss: Sequence[list[str]]) -> Le
     return LexicalIndex({"text": _bm25(tokens), "gloss": _bm25(gloss)}, len(tokens))
 
 
-def save_lexical(directory: Path, tokens: Sequence[list[str]], gloss: Sequence[list[str]]) -> None:
+# bm25s holds every token of the chunks it indexes as a Python int while indexing: a million chunks
+# would need more memory than a 24 GiB machine has. Above SHARD_CHUNKS, consecutive shards are
+# indexed and saved apart and read as one index with the whole index's IDF (index.segment).
+SHARD_CHUNKS = 200_000
+
+
+def save_lexical(
+    directory: Path, tokens: Sequence[list[str]], gloss: Sequence[list[str]], shard: int = SHARD_CHUNKS
+) -> None:
+    save_lexical_parts(directory, len(tokens), lambda a, b: (tokens[a:b], gloss[a:b]), shard)
+
+
+def save_lexical_parts(
+    directory: Path,
+    n: int,
+    read: Callable[[int, int], tuple[Sequence[list[str]], Sequence[list[str]]]],
+    shard: int = SHARD_CHUNKS,
+) -> None:
+    """Both BM25 fields of ``n`` chunks, ``read(start, stop)`` giving the token lists of a range:
+    one shard's tokens are in memory at a time."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "meta.json").write_text(json.dumps({"n": len(tokens)}), encoding="utf-8")
-    if not tokens:
-        return
+    sizes = [min(shard, n - at) for at in range(0, n, shard)] if n > shard else []
+    if sizes:
+        at = 0
+        for k, size in enumerate(sizes):
+            _save_fields(directory / f"shard-{k:03d}", *read(at, at + size))
+            at += size
+    elif n:
+        _save_fields(directory, *read(0, n))
+    meta: dict[str, object] = {"n": n} | ({"shards": sizes} if sizes else {})
+    (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _save_fields(directory: Path, tokens: Sequence[list[str]], gloss: Sequence[list[str]]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
     idx = build_lexical(tokens, gloss)
     for name, bm in idx._fields.items():
         with writing(directory / name):  # numpy's failed writes name no file
             bm.save(str(directory / name), show_progress=False)  # type: ignore[attr-defined]
 
 
-def load_lexical(directory: Path) -> LexicalIndex:
-    import bm25s
-
-    n = int(json.loads((directory / "meta.json").read_text(encoding="utf-8"))["n"])
+def load_lexical(directory: Path) -> LexicalIndex | ShardedLexical:
+    """The BM25 indexes, memory-mapped: a query reads the columns of its own terms, so a large index
+    costs page cache, not resident memory, and starts at once."""
+    meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    n = int(meta["n"])
     if n == 0:
         return LexicalIndex({}, 0)
-    fields = {f: bm25s.BM25.load(str(directory / f), show_progress=False) for f in FIELDS}
+    if meta.get("shards"):
+        from index.segment import SegmentedLexical
+
+        parts = [_load_fields(directory / f"shard-{k:03d}", int(m)) for k, m in enumerate(meta["shards"])]
+        return SegmentedLexical(parts, None)
+    return _load_fields(directory, n)
+
+
+def _load_fields(directory: Path, n: int) -> LexicalIndex:
+    import bm25s
+
+    fields = {f: bm25s.BM25.load(str(directory / f), mmap=True, show_progress=False) for f in FIELDS}
     return LexicalIndex(fields, n)

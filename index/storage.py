@@ -114,3 +114,8 @@ def write_atomic(
     """``data`` (UTF-8 when text) written to ``path`` through ``atomic_file``."""
     with atomic_file(path, mode=mode, fsync=fsync, exclusive=exclusive) as f:
         f.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def read_only_uri(path: Path) -> str:
+    """A SQLite URI opening ``path`` read-only (percent-encoded: a name with '?' or '#' stays a name)."""
+    return Path(path).resolve().as_uri() + "?mode=ro"

@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="*", type=Path, help="files or directories (default: the configured corpus)"
     )
     pi.add_argument("--rebuild", action="store_true", help="start a fresh index (re-uses cached embeddings)")
+    pi.add_argument(
+        "--merge",
+        action="store_true",
+        help="fold the index's segments (one per small update) into one; reuses every vector",
+    )
     pi.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     ps = sub.add_parser("search", help="show the passages retrieved for a question")
@@ -139,7 +144,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     # without paths, the configured corpus: recorded as such, as when `ask` or `serve` index it
     via = "path" if args.paths else "corpus"
     with _skipped_files() as skipped:
-        report = engine.index_paths(paths, progress=True, rebuild=args.rebuild, via=via)
+        report = engine.index_paths(paths, progress=True, rebuild=args.rebuild, via=via, merge=args.merge)
     secs = time.perf_counter() - t0
     summary = {
         "files": report.files,
@@ -154,6 +159,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         "embed_seconds": round(report.embed_seconds, 2),
         "index": str(settings.index_dir),
         "generation": report.generation,
+        "segments": report.segments,
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
@@ -163,7 +169,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             f"indexed {report.files} files ({changed} new or changed"
             + (f", {len(skipped)} skipped" if skipped else "")
             + f"): {report.articles} articles, "
-            f"{report.chunks} chunks; embedded {report.embedded}, reused {report.reused}; "
+            f"{report.chunks} chunks"
+            + (f" in {report.segments} segments" if report.segments > 1 else "")
+            + f"; embedded {report.embedded}, reused {report.reused}; "
             f"{secs:.1f} s (embedding {report.embed_seconds:.1f} s) -> {settings.index_dir}"
         )
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from index.lexicon import (
     build_sound_index,
     read_glossary,
 )
+from index.segment import UnionIndex
 from index.snapshot import IndexSnapshot, load_snapshot
 from index.types import Chunk
 from rag.answer import AnswerParams, abstain, compose
@@ -62,7 +63,7 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 # a corpus word index by reading or sound: key -> the corpus words
-NameIndex = dict[str, tuple[str, ...]]
+NameIndex = Mapping[str, tuple[str, ...]]
 
 
 class Engine:
@@ -126,8 +127,9 @@ class Engine:
         self.embedder.close()
 
     def reload(self) -> None:
-        snap = load_snapshot(self.settings.index_dir, self.embedder.model_id, self.embedder.dim)
-        self._snapshot = snap
+        self._snapshot = load_snapshot(
+            self.settings.index_dir, self.embedder.model_id, self.embedder.dim, reuse=self._snapshot
+        )
 
     @property
     def lexicon(self) -> Lexicon:
@@ -160,6 +162,7 @@ class Engine:
         remove: Sequence[str] = (),
         progress: bool | ProgressFn = False,
         rebuild: bool = False,
+        merge: bool = False,
     ) -> BuildReport:
         cb = _progress_bar(progress)
         opened: list[EmbeddingCache] = []
@@ -183,6 +186,7 @@ class Engine:
                 lexicon=lambda: self.lexicon,
                 rebuild=rebuild,
                 progress=cb,
+                merge=merge,
             )
         finally:
             for c in opened:
@@ -193,14 +197,19 @@ class Engine:
         return report
 
     def index_paths(
-        self, paths: list[Path], progress: bool | ProgressFn = False, rebuild: bool = False, via: str = "path"
+        self,
+        paths: list[Path],
+        progress: bool | ProgressFn = False,
+        rebuild: bool = False,
+        via: str = "path",
+        merge: bool = False,
     ) -> BuildReport:
         """Index files and directories; ``via`` records how they arrived ("corpus": the configured
-        corpus, "path": named to ``rag index``)."""
+        corpus, "path": named to ``rag index``); ``merge`` folds the index's segments into one."""
         sources = collect_sources(paths, via)
         with self._write_lock:
-            report = self._build(sources, progress=progress, rebuild=rebuild)
-            if report.changed or self._snapshot is None or rebuild:
+            report = self._build(sources, progress=progress, rebuild=rebuild, merge=merge)
+            if report.changed or self._snapshot is None or rebuild or merge:
                 self._swap()
         return report
 
@@ -229,9 +238,14 @@ class Engine:
 
     def _swap(self) -> None:
         old = self._snapshot
-        self._snapshot = load_snapshot(self.settings.index_dir, self.embedder.model_id, self.embedder.dim)
+        # segments the new generation shares with the old one are not read again (an upload loads
+        # only its own segment)
+        self._snapshot = load_snapshot(
+            self.settings.index_dir, self.embedder.model_id, self.embedder.dim, reuse=old
+        )
         if old is not None:
-            old.close()  # a no-op for FAISS; Milvus Lite must release its server for the old directory
+            # a no-op for FAISS; Milvus Lite must release its server for the old directory
+            old.close(keep=self._snapshot)
 
     # ---------------------------------------------------------------- documents
 
@@ -247,7 +261,7 @@ class Engine:
             articles=r.articles,
             chunks=r.chunks,
             titles=r.titles,
-            origin=self.snapshot.manifest.get("documents", {}).get(doc, {}).get("origin"),
+            origin=self.snapshot.catalog.get(doc, {}).get("origin"),
         )
 
     def document_text(self, doc: str) -> str:
@@ -257,7 +271,8 @@ class Engine:
         s = self.snapshot
         return {
             "documents": len(s.documents),
-            "chunks": s.size,
+            "chunks": s.live_size,
+            "segments": len(s.segments),
             "model_id": self.embedder.model_id,
             "dim": self.embedder.dim,
             "vector_store": s.manifest.get("vector_store", "faiss"),
@@ -295,15 +310,32 @@ class Engine:
 
     def _name_indexes(self, snap: IndexSnapshot) -> tuple[NameIndex, NameIndex, NameIndex]:
         """The corpus's words by pinyin reading and by the sound of a transliterated name, Chinese
-        (for English questions) and English (for Chinese ones)."""
-        idx = self._pinyin.get(snap.generation)
+        (for English questions) and English (for Chinese ones). Built per segment and kept while the
+        live snapshot has it: after an upload only the new segment's vocabulary is read."""
+        if not snap.segments:  # a snapshot made by hand (tests): its vocabulary as one part
+            return self._vocabulary_indexes(snap.generation, snap.df_text)
+        parts = [self._vocabulary_indexes(seg.name, seg.df_text) for seg in snap.segments]
+        keep = {seg.name for seg in snap.segments}
+        self._pinyin = {k: v for k, v in self._pinyin.items() if k in keep}
+        if len(parts) == 1:
+            return parts[0]
+        return (
+            UnionIndex([p[0] for p in parts]),
+            UnionIndex([p[1] for p in parts]),
+            UnionIndex([p[2] for p in parts]),
+        )
+
+    def _vocabulary_indexes(
+        self, key: str, words: Mapping[str, int]
+    ) -> tuple[NameIndex, NameIndex, NameIndex]:
+        idx = self._pinyin.get(key)
         if idx is None:
             idx = (
-                build_pinyin_index(snap.df_text, self.lexicon),
-                build_sound_index(snap.df_text, self.lexicon),
-                build_english_sound_index(snap.df_text, self.lexicon),
+                build_pinyin_index(words, self.lexicon),
+                build_sound_index(words, self.lexicon),
+                build_english_sound_index(words, self.lexicon),
             )
-            self._pinyin = {snap.generation: idx}  # one set per live snapshot
+            self._pinyin[key] = idx
         return idx
 
     def search(
@@ -444,19 +476,18 @@ def _extractive_stream(ans: Answer) -> Iterator[str | Answer]:
 def untrusted(snap: IndexSnapshot, trusted: Sequence[str]) -> frozenset[str]:
     """The documents of a snapshot that are neither of a trusted origin ("corpus", "path", "upload")
     nor named by a trusted pattern."""
-    docs = snap.manifest.get("documents", {})
+    origins = snap.catalog.origins()
 
-    def ok(doc: str, meta: dict[str, Any]) -> bool:
-        via = (meta.get("origin") or {}).get("via", "")
+    def ok(doc: str) -> bool:
+        via = origins.get(doc, {}).get("via", "")
         return any(t == via or fnmatch.fnmatchcase(doc, t) for t in trusted)
 
-    return frozenset(d for d, m in docs.items() if not ok(d, m))
+    return frozenset(d for d in snap.catalog if not ok(d))
 
 
 def uploaded(snap: IndexSnapshot) -> frozenset[str]:
     """The documents of a snapshot that came in by upload (their origin in the manifest)."""
-    docs = snap.manifest.get("documents", {})
-    return frozenset(d for d, m in docs.items() if (m.get("origin") or {}).get("via") == "upload")
+    return frozenset(d for d, o in snap.catalog.origins().items() if o.get("via") == "upload")
 
 
 def _ms(seconds: float) -> float:

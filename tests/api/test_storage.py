@@ -35,7 +35,7 @@ def _unchanged(c, engine, before) -> None:  # type: ignore[no-untyped-def]
 def test_an_upload_onto_a_full_or_read_only_disk(writable, monkeypatch, err, status, kind, says) -> None:
     c, engine = writable
     before = engine.stats()
-    monkeypatch.setattr(build_mod, "save_lexical", fail_lexical_write(err))
+    monkeypatch.setattr(build_mod, "save_lexical_parts", fail_lexical_write(err))
     r = c.post("/documents?wait=true", files={"file": ("okapi.md", DOC)})
     assert r.status_code == status
     body = r.json()
@@ -48,7 +48,7 @@ def test_an_upload_onto_a_full_or_read_only_disk(writable, monkeypatch, err, sta
 
 def test_a_delete_onto_a_full_disk_keeps_the_document(writable, monkeypatch) -> None:
     c, engine = writable
-    monkeypatch.setattr(build_mod, "save_lexical", fail_lexical_write(errno.ENOSPC))
+    monkeypatch.setattr(build_mod, "save_lexical_parts", fail_lexical_write(errno.ENOSPC))
     r = c.delete("/documents/digest.txt")
     assert r.status_code == 507 and r.json()["error"]["type"] == "insufficient_storage"
     assert "digest.txt" in {d["id"] for d in c.get("/documents").json()["documents"]}
@@ -58,7 +58,7 @@ def test_a_delete_onto_a_full_disk_keeps_the_document(writable, monkeypatch) -> 
 def test_a_background_upload_onto_a_full_disk_fails_its_job_with_the_reason(writable, monkeypatch) -> None:
     c, engine = writable
     before = engine.stats()
-    monkeypatch.setattr(build_mod, "save_lexical", fail_lexical_write(errno.ENOSPC))
+    monkeypatch.setattr(build_mod, "save_lexical_parts", fail_lexical_write(errno.ENOSPC))
     r = c.post("/documents", files={"file": ("okapi.md", DOC)})
     assert r.status_code == 202
     deadline = time.monotonic() + 30

@@ -15,7 +15,8 @@ from index.lexicon import Lexicon
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 FIELDS = {
     "chunks", "build_s", "disk_gib", "rss_gib", "startup_s", "search_p50_ms", "search_p95_ms",
-    "embed_query_ms", "upload_s", "upload_incremental_s", "ann_recall_at_10", "vector_index",
+    "lexical_p50_ms", "lexical_p95_ms", "embed_query_ms", "upload_s", "upload_build_s",
+    "upload_reload_s", "ann_recall_at_10", "vector_index", "lexical_shards", "segments_after_upload",
 }  # fmt: skip
 
 
@@ -30,7 +31,6 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> dict:
         sample=240,
         queries=40,
         ivf_threshold=1000,
-        lexical_max=1000,
         cache=tmp / "cache",
         workdir=tmp,
     )
@@ -42,15 +42,22 @@ def test_each_size_reports_every_measure(result: dict) -> None:
     for r in result["runs"]:
         assert set(r) >= FIELDS
         assert r["disk_gib"] > 0 and r["rss_gib"] > 0 and r["search_p95_ms"] >= r["search_p50_ms"] > 0
-        assert r["upload_s"] == pytest.approx(r["upload_vector_s"] + r["upload_lexical_s"], abs=0.002)
+        assert r["lexical_p95_ms"] >= r["lexical_p50_ms"] > 0
+        assert r["upload_s"] == pytest.approx(r["upload_build_s"] + r["upload_reload_s"], abs=0.002)
+        assert r["upload_chunks"] > 0
 
 
 def test_the_store_is_exact_below_the_threshold_and_ivf_above(result: dict) -> None:
     small, large = result["runs"]
     assert small["vector_index"] == {"kind": "flat"} and small["ann_recall_at_10"] == 1.0
     assert large["vector_index"]["kind"] == "ivf"
-    assert small["lexical_included"] and not large["lexical_included"]  # BM25 skipped above lexical_max
     assert 0 < large["ann_recall_at_10"] <= 1.0
+
+
+def test_the_upload_is_a_new_segment_of_the_index(result: dict) -> None:
+    # a ten-chunk document beside 300 and 2,000 chunks is under the merge policy's share: it is
+    # written as a segment of its own, not as a rewrite of the index
+    assert [r["segments_after_upload"] for r in result["runs"]] == [2, 2]
 
 
 def test_reports_are_written_beside_the_json(result: dict, tmp_path: Path) -> None:
@@ -58,7 +65,7 @@ def test_reports_are_written_beside_the_json(result: dict, tmp_path: Path) -> No
     write_reports(result, out, None, None)
     assert json.loads(out.read_text())["runs"][1]["chunks"] == 2000
     table = (tmp_path / "bench" / "scale.md").read_text()
-    assert "| 2,000 | no | ivf " in table and markdown(result) == table
+    assert "| 2,000 | 1 | ivf " in table and markdown(result) == table
     assert (tmp_path / "bench" / "scale.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -8,6 +8,7 @@ import pytest
 
 import index.build as build_mod
 from index.build import ChunkParams, Source, build_index, collect_sources, current_generation, read_manifest
+from index.catalog import Catalog
 from index.errors import IndexMismatchError, InputError, NotFoundError
 from index.lexicon import Lexicon
 from index.snapshot import load_snapshot
@@ -37,7 +38,8 @@ def test_build_persists_and_loads(tmp_path: Path, fake_embedder, lexicon) -> Non
         assert snap.documents[c.doc].text[c.start : c.end] == c.text
     m = read_manifest(current_generation(tmp_path))  # type: ignore[arg-type]
     assert m["model_id"] == fake_embedder.model_id and m["dim"] == fake_embedder.dim
-    assert m["documents"]["a.txt"]["sha256"] == Source("a.txt", DOC_A).sha256
+    docs = Catalog.of(current_generation(tmp_path), m)  # type: ignore[arg-type]
+    assert docs["a.txt"]["sha256"] == Source("a.txt", DOC_A).sha256 and m["document_count"] == 2
 
 
 def test_unchanged_corpus_embeds_nothing_and_keeps_generation(tmp_path: Path, fake_embedder, lexicon) -> None:
@@ -101,7 +103,7 @@ def test_crash_mid_build_leaves_previous_index_loadable(
     def boom(*a, **k):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(build_mod, "save_lexical", boom)
+    monkeypatch.setattr(build_mod, "save_lexical_parts", boom)
     with pytest.raises(RuntimeError):
         _build(tmp_path, fake_embedder, lexicon, upsert=[Source("b.md", DOC_B)])
     assert current_generation(tmp_path) == before

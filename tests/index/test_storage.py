@@ -38,9 +38,9 @@ def leftovers(root: Path) -> list[Path]:
 
 
 def fail_lexical_write(err: int):  # type: ignore[no-untyped-def]
-    """A ``save_lexical`` that writes part of its first file, then meets ``err``."""
+    """A ``save_lexical_parts`` that writes part of its first file, then meets ``err``."""
 
-    def save(directory: Path, tokens: object, gloss: object) -> None:
+    def save(directory: Path, *args: object) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         with (directory / "text.npz").open("wb") as f:
             f.write(b"\0" * 65536)
@@ -75,7 +75,7 @@ def test_a_failed_write_mid_build_is_a_storage_error_and_changes_nothing(
     built: Path, fake_embedder, lexicon, monkeypatch, err, cls, says
 ) -> None:
     before = current_generation(built)
-    monkeypatch.setattr(build_mod, "save_lexical", fail_lexical_write(err))
+    monkeypatch.setattr(build_mod, "save_lexical_parts", fail_lexical_write(err))
     with pytest.raises(StorageError) as info:
         build_index(built, fake_embedder, upsert=[Source("b.md", DOC_B)], lexicon=lexicon)
     assert type(info.value) is cls

@@ -179,7 +179,7 @@ def test_index_onto_a_full_or_read_only_disk_is_one_line(
     extra = cli_env / "more"
     extra.mkdir()
     (extra / "okapi.md").write_text("# Okapi\n\nThe okapi survey counted 1,204 animals.\n", encoding="utf-8")
-    monkeypatch.setattr(build_mod, "save_lexical", fail_lexical_write(err))
+    monkeypatch.setattr(build_mod, "save_lexical_parts", fail_lexical_write(err))
     assert main(["index", str(extra)]) == 7
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("rag:")]  # besides the progress bar
@@ -235,7 +235,12 @@ def test_index_without_paths_records_the_corpus_as_such(
     cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from index.build import current_generation, read_manifest
+    from index.catalog import Catalog
 
     assert main(["index"]) == 0
-    docs = read_manifest(current_generation(cli_env / "data" / "indexes" / "default"))["documents"]  # type: ignore[arg-type]
-    assert {d["origin"]["via"] for d in docs.values()} == {"corpus"}  # as when `ask` or `serve` index it
+    gen = current_generation(cli_env / "data" / "indexes" / "default")
+    assert gen is not None
+    docs = Catalog.of(gen, read_manifest(gen))
+    assert docs and {d["origin"]["via"] for d in docs.values()} == {
+        "corpus"
+    }  # as when `ask` or `serve` index it

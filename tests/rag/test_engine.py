@@ -206,3 +206,29 @@ def test_the_quoted_sentence_is_weighed_by_the_model_its_abstention_model_weighs
     }
     assert (use_calls, batched) == (1, 2)
     engine.close()
+
+
+def test_an_upload_to_a_larger_index_is_a_segment_found_like_the_rest(
+    tmp_path, shared_cache, fake_embedder
+) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(30):
+        (corpus / f"n{i:02d}.md").write_text(
+            f"# 周报{i}\n\n第{i}期:光模块出货量环比增长{i}%,数据中心资本开支继续上升。\n", encoding="utf-8"
+        )
+    eng = Engine.open(Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), fake_embedder)
+    base = eng.stats()
+    assert base["segments"] == 1
+    eng.add_document("notes/yushu.md", "# 宇树科技\n\n宇树科技宣布2026年机器人出货量将达到两万台。\n")
+    stats = eng.stats()
+    assert stats["segments"] == 2 and stats["chunks"] > base["chunks"]  # written beside, not rebuilt
+    assert eng.search("宇树科技机器人出货量", k=3)[0].chunk.doc == "notes/yushu.md"
+    # the new segment's words are in the name indexes: an English question finds them by pinyin
+    q = eng.analyze("How many robots will Yushu ship in 2026?")
+    assert "宇树" in "".join(q.text_terms)
+    eng.delete_document("n03.md")
+    assert eng.stats()["chunks"] == stats["chunks"] - base["chunks"] // 30
+    assert all(h.chunk.doc != "n03.md" for h in eng.search("第3期 光模块出货量", k=40))
+    ans = eng.ask("宇树科技2026年机器人出货量是多少?")
+    assert ans.citations and ans.citations[0].doc == "notes/yushu.md"
