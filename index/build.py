@@ -314,7 +314,7 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     vector_options: Mapping[str, Any] | None = None,
     merge: bool = False,
-    max_delta_share: float = DELTA_SHARE,
+    max_delta_share: float | None = None,
 ) -> BuildReport:
     """Add/replace ``upsert`` documents and drop ``remove`` ids; write a new generation if anything
     changed. ``progress(done, total)`` is called while embedding. Unknown ``remove`` ids raise.
@@ -342,7 +342,7 @@ def build_index(
             progress,
             vector_options,
             merge,
-            max_delta_share,
+            DELTA_SHARE if max_delta_share is None else max_delta_share,
         )
 
 

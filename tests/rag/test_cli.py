@@ -39,6 +39,23 @@ def test_index_prints_a_summary_and_reindex_embeds_nothing(
     assert "embedded 0" in out and "0 new or changed" in out
 
 
+def test_index_merge_folds_segments_into_one(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.build as build_mod
+
+    monkeypatch.setattr(build_mod, "DELTA_SHARE", 1.0)  # every update a segment, small as the corpus is
+    assert main(["index"]) == 0
+    extra = cli_env / "extra.md"
+    extra.write_text("# Extra\n\nA note added later about optical modules.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["index", str(extra), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["segments"] == 2
+    assert main(["index", str(extra), "--merge", "--json"]) == 0
+    merged = json.loads(capsys.readouterr().out)
+    assert merged["segments"] == 1 and merged["embedded"] == 0
+
+
 def test_ask_builds_the_index_on_first_use(
     cli_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
