@@ -84,7 +84,27 @@ class _Rows:
 _CHUNK_COLS = 'id, doc, article, title, source, date, section, start, "end", text, context'
 
 
-class ChunkTable(Sequence[Chunk]):
+class _Chunks(Sequence[Chunk]):
+    """Chunks by position: ``_get`` reads one, given a position within ``len``."""
+
+    def _get(self, i: int) -> Chunk:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        n = len(self)
+        if isinstance(i, slice):
+            return [self._get(j) for j in range(*i.indices(n))]
+        i = int(i) + (n if int(i) < 0 else 0)
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return self._get(i)
+
+
+class ChunkTable(_Chunks):
     """A segment's chunks by id, read from its SQLite file on demand and cached (LRU)."""
 
     def __init__(self, rows: _Rows, n: int) -> None:
@@ -96,18 +116,7 @@ class ChunkTable(Sequence[Chunk]):
     def __len__(self) -> int:
         return self._n
 
-    @overload
-    def __getitem__(self, i: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Chunk]: ...
-    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._n))]
-        i = int(i)
-        if i < 0:
-            i += self._n
-        if not 0 <= i < self._n:
-            raise IndexError(i)
+    def _get(self, i: int) -> Chunk:
         with self._lock:
             c = self._cache.get(i)
             if c is not None:
@@ -134,7 +143,7 @@ class ChunkTable(Sequence[Chunk]):
             db.close()
 
 
-class ChunkList(Sequence[Chunk]):
+class ChunkList(_Chunks):
     """Several segments' chunk tables as one sequence, ids shifted by the chunks before."""
 
     def __init__(self, parts: Sequence[Sequence[Chunk]]) -> None:
@@ -144,18 +153,7 @@ class ChunkList(Sequence[Chunk]):
     def __len__(self) -> int:
         return int(self._offsets[-1])
 
-    @overload
-    def __getitem__(self, i: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Chunk]: ...
-    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        i = int(i)
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
+    def _get(self, i: int) -> Chunk:
         k = int(np.searchsorted(self._offsets, i, side="right")) - 1
         return self._parts[k][i - self._offsets[k]]
 

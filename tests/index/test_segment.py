@@ -207,3 +207,18 @@ def test_segmented_store_merges_and_skips_dead() -> None:
     assert len(seg) == 28
     _, everything = seg.search(q[:1], 40)
     assert sorted(int(x) for x in everything[0] if x >= 0) == sorted(set(range(30)) - {3, 25})
+
+
+def test_chunks_read_by_position_across_segments(tmp_path: Path, fake_embedder, lexicon) -> None:
+    _build(tmp_path, fake_embedder, lexicon, upsert=BASE)
+    one = _snap(tmp_path, fake_embedder)
+    _build(tmp_path, fake_embedder, lexicon, upsert=[_doc(95)], max_delta_share=0.5)
+    two = _snap(tmp_path, fake_embedder, reuse=one)
+    n = len(two.chunks)
+    assert n == len(one.chunks) + 1 and two.chunks[-1].doc == _doc(95).doc == two.chunks[n - 1].doc
+    assert [c.id for c in two.chunks[: len(one.chunks)]] == [c.id for c in one.chunks]
+    assert [c.id for c in two.chunks] == [c.id for c in two.chunks[:]]
+    with pytest.raises(IndexError):
+        two.chunks[n]
+    with pytest.raises(IndexError):
+        one.chunks[-len(one.chunks) - 1]
