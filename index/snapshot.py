@@ -76,10 +76,6 @@ class _Rows:
         with self._lock:
             return list(self._db.execute(sql, args))
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
 
 _CHUNK_COLS = 'id, doc, article, title, source, date, section, start, "end", text, context'
 
@@ -228,11 +224,12 @@ class Segment:
         return DocumentFrequencies(self.lexical, "text")
 
     def close(self) -> None:
+        """Release what must be released by hand (Milvus Lite's server). The SQLite connections are
+        left to be collected with the last snapshot holding them: a reader that took the snapshot
+        just before an update swapped it out may still be reading its rows."""
         close = getattr(self.store, "close", None)
         if callable(close):
             close()
-        if self.rows is not None:
-            self.rows.close()
 
 
 @dataclass
@@ -276,7 +273,6 @@ class IndexSnapshot:
         for seg in self.segments:
             if seg.name not in shared:
                 seg.close()
-        self.catalog.close()
 
 
 def load_snapshot(

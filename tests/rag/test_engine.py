@@ -232,3 +232,16 @@ def test_an_upload_to_a_larger_index_is_a_segment_found_like_the_rest(
     assert all(h.chunk.doc != "n03.md" for h in eng.search("第3期 光模块出货量", k=40))
     ans = eng.ask("宇树科技2026年机器人出货量是多少?")
     assert ans.citations and ans.citations[0].doc == "notes/yushu.md"
+
+
+def test_a_snapshot_taken_before_updates_stays_readable(engine: Engine) -> None:
+    # a reader holding the snapshot an update replaced (and a second one pruned) reads on: its rows
+    # are not closed under it
+    old = engine.snapshot
+    ids = [c.id for c in old.chunks]
+    engine.add_document("notes/a.md", "# 甲\n\n甲公司宣布2026年营收增长两成。\n")
+    engine.add_document("notes/b.md", "# 乙\n\n乙公司宣布2026年营收增长三成。\n")
+    assert old.generation != engine.snapshot.generation
+    assert [c.id for c in old.chunks] == ids
+    doc = next(iter(old.documents))
+    assert old.document(doc).text
