@@ -166,6 +166,13 @@ class DocTable:
         self._cache: OrderedDict[str, DocRecord] = OrderedDict()
         self._lock = threading.Lock()
 
+    def titles(self, doc: str) -> tuple[int, tuple[str, ...]]:
+        """A document's article count and titles, without its text."""
+        r = self._rows.one("SELECT articles, titles FROM documents WHERE doc = ?", (doc,))
+        if r is None:
+            raise KeyError(doc)
+        return int(r["articles"]), tuple(json.loads(r["titles"]))
+
     def record(self, doc: str, chunks: int) -> DocRecord:
         with self._lock:
             rec = self._cache.get(doc)
@@ -185,6 +192,19 @@ class DocTable:
         return rec
 
 
+@dataclass(frozen=True)
+class DocSummary:
+    """A document as a listing shows it: no text read."""
+
+    doc: str
+    chars: int
+    sha256: str
+    articles: int
+    chunks: int
+    titles: tuple[str, ...]
+    origin: dict[str, str] | None
+
+
 class LiveDocuments(Mapping[str, DocRecord]):
     """The documents a generation's catalog lists, each read from the segment holding it."""
 
@@ -195,6 +215,13 @@ class LiveDocuments(Mapping[str, DocRecord]):
     def __getitem__(self, doc: str) -> DocRecord:
         m = self._catalog[doc]
         return self._segments[str(m["segment"])].record(doc, int(m.get("chunks", 0)))
+
+    def summary(self, doc: str) -> DocSummary:
+        m = self._catalog[doc]
+        articles, titles = self._segments[str(m["segment"])].titles(doc)
+        return DocSummary(
+            doc, int(m["chars"]), str(m["sha256"]), articles, int(m.get("chunks", 0)), titles, m.get("origin")
+        )
 
     def __contains__(self, doc: object) -> bool:
         return doc in self._catalog
@@ -239,7 +266,7 @@ class IndexSnapshot:
     chunks: Sequence[Chunk]  # position == id in the vector store and the lexical index
     store: VectorStore | SegmentedStore
     lexical: LexicalIndex | SegmentedLexical
-    documents: Mapping[str, DocRecord]
+    documents: LiveDocuments
     df_text: Mapping[
         str, int
     ]  # document frequency of each token over chunks (for IDF weighting of sentences)
@@ -264,6 +291,13 @@ class IndexSnapshot:
     def document(self, doc: str) -> DocRecord:
         try:
             return self.documents[doc]
+        except KeyError:
+            raise NotFoundError(f"no document {doc!r} in the index") from None
+
+    def summary(self, doc: str) -> DocSummary:
+        """What a document listing shows, read without the document's text."""
+        try:
+            return self.documents.summary(doc)
         except KeyError:
             raise NotFoundError(f"no document {doc!r} in the index") from None
 

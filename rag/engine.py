@@ -253,15 +253,15 @@ class Engine:
         return [self.document_info(d) for d in sorted(self.snapshot.documents)]
 
     def document_info(self, doc: str) -> DocumentInfo:
-        r = self.snapshot.document(doc)
+        r = self.snapshot.summary(doc)  # a listing of an archive reads no document's text
         return DocumentInfo(
             doc=r.doc,
-            chars=len(r.text),
+            chars=r.chars,
             sha256=r.sha256,
             articles=r.articles,
             chunks=r.chunks,
             titles=r.titles,
-            origin=self.snapshot.catalog.get(doc, {}).get("origin"),
+            origin=r.origin,
         )
 
     def document_text(self, doc: str) -> str:
