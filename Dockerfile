@@ -21,7 +21,8 @@ COPY rag ./rag
 COPY api ./api
 COPY eval ./eval
 COPY seeds ./seeds
-RUN pip install .
+# pymilvus: the client a Milvus server needs (compose.yaml runs the service on Milvus Standalone)
+RUN pip install . && pip install "pymilvus>=2.4"
 
 USER rag
 # the seed index (and the lexicon, jieba and embedding caches) in /data, before it becomes a volume:

@@ -49,7 +49,7 @@ from index.normalize import detect_lang
 from index.parse import parse_document, read_document
 from index.segment import SegmentRef, manifest_segments
 from index.storage import TEMP_SUFFIX, write_atomic, writing
-from index.store import make_vector_store, vector_index
+from index.store import discard_saved, make_vector_store, vector_index
 from index.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -650,13 +650,14 @@ def _write_generation(
         vs = None
         staging.rename(index_dir / name)
     except BaseException:
+        _discard(vs)  # a Milvus server's collection of a generation that never became live
         _close(vs)  # Milvus Lite's server must let go of the directory before it is removed
         shutil.rmtree(staging, ignore_errors=True)
         raise
     try:
         write_atomic(index_dir / "CURRENT", name, fsync=True)
     except BaseException:
-        shutil.rmtree(index_dir / name, ignore_errors=True)  # never live: CURRENT names the previous one
+        _remove_generation(index_dir / name)  # never live: CURRENT names the previous one
         raise
     return name
 
@@ -704,6 +705,25 @@ def _write_segment(
     return _write_generation(
         index_dir, dict(todo), embedder, "faiss", params, origins, vector_options, layout
     )
+
+
+def _discard(store: object) -> None:
+    discard = getattr(store, "discard", None)
+    if callable(discard):
+        try:
+            discard()
+        except Exception as e:  # noqa: BLE001 - the build's own error is the one to report
+            log.warning("could not drop the vector store's server-side data: %s", e)
+
+
+def _remove_generation(gen: Path) -> None:
+    """Delete a generation directory and what its vector store keeps elsewhere (a Milvus server's
+    collection); a server that cannot be reached leaves the collection behind, with a warning."""
+    try:
+        discard_saved(gen / "vectors")
+    except Exception as e:  # noqa: BLE001 - pruning must not fail an update that has already landed
+        log.warning("could not drop the vector collection of %s: %s", gen.name, e)
+    shutil.rmtree(gen, ignore_errors=True)
 
 
 def _close(store: object) -> None:
@@ -790,7 +810,7 @@ def _prune_generations(index_dir: Path, keep: set[str]) -> None:
     for p in index_dir.iterdir():
         stale_gen = p.name.startswith("gen-") and p.name not in keep
         if stale_gen or p.name.startswith(".staging-"):
-            shutil.rmtree(p, ignore_errors=True)
+            _remove_generation(p)
         elif p.name.endswith(TEMP_SUFFIX) and p.is_file():
             # temporaries are written under the writer lock, which this build holds: one found now was
             # left by a process that was killed mid-write

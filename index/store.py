@@ -24,6 +24,7 @@ that record refuses a file of another kind, which can only come from mixing two 
 from __future__ import annotations
 
 import inspect
+import json
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from index.errors import ConfigError, IndexMismatchError, NotFoundError
-from index.storage import writing
+from index.storage import write_atomic, writing
 
 PAD_SCORE = float(-np.finfo(np.float32).max)  # what faiss itself reports for missing neighbours
 
@@ -407,6 +408,120 @@ class MilvusLiteStore:
             self._tmp = None
 
 
+class MilvusServerStore:
+    """Vectors in a Milvus server (``RAG_MILVUS_URI``: Milvus Standalone or Distributed, or Milvus
+    Lite's gRPC server), one collection per index generation, FLAT/IP like the local stores.
+
+    The generation's ``vectors/`` directory holds only ``milvus.json`` naming the server and the
+    collection, so the index directory's atomic swap and crash guarantees work as for FAISS: a
+    generation that never became live is discarded together with its collection, and pruning a
+    generation drops its collection (``discard``).
+    """
+
+    FILENAME = "milvus.json"
+
+    def __init__(
+        self, dim: int, directory: Path | None = None, *, uri: str, collection: str | None = None
+    ) -> None:
+        try:
+            from pymilvus import MilvusClient
+        except ImportError as e:  # pragma: no cover - depends on the optional extra
+            raise ConfigError("the milvus vector store needs the optional extra: pip install pymilvus") from e
+        import uuid
+
+        self.dim = int(dim)
+        self.uri = uri
+        self._client: Any = MilvusClient(uri=uri)
+        self.collection = collection or f"rag_{uuid.uuid4().hex}"
+        if collection is None:
+            from pymilvus import DataType
+
+            schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+            schema.add_field("id", DataType.INT64, is_primary=True)
+            schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+            params = self._client.prepare_index_params()
+            params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+            self._client.create_collection(self.collection, schema=schema, index_params=params)
+        self._client.load_collection(self.collection)
+
+    @classmethod
+    def load(cls, dim: int, directory: Path) -> MilvusServerStore:
+        path = Path(directory) / cls.FILENAME
+        if not path.is_file():
+            raise NotFoundError(f"no Milvus collection recorded at {path}; build the index first")
+        ref = json.loads(path.read_text(encoding="utf-8"))
+        store = cls(dim, uri=ref["uri"], collection=ref["collection"])
+        if not store._client.has_collection(store.collection):
+            raise NotFoundError(f"the Milvus server at {ref['uri']} has no collection {ref['collection']!r}")
+        return store
+
+    @property
+    def vector_index(self) -> dict[str, Any]:
+        return {"kind": "flat"}
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids, vecs = _ids(ids), _matrix(vectors, self.dim)
+        _check_add(ids, vecs)
+        rows = [{"id": int(i), "vector": v.tolist()} for i, v in zip(ids, vecs, strict=True)]
+        for start in range(0, len(rows), 1000):
+            self._client.upsert(self.collection, rows[start : start + 1000])
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = _ids(ids)
+        if len(ids):
+            self._client.delete(self.collection, ids=[int(i) for i in ids])
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        q = _matrix(queries, self.dim)
+        scores, out_ids = _empty_result(len(q), max(k, 0))
+        if k <= 0 or len(q) == 0:
+            return scores, out_ids
+        res = self._client.search(
+            self.collection,
+            data=[row.tolist() for row in q],
+            limit=k,
+            output_fields=["id"],
+            search_params={"metric_type": "IP"},
+        )
+        for r, hits in enumerate(res):
+            for c, hit in enumerate(list(hits)[:k]):
+                out_ids[r, c] = int(hit["id"])
+                scores[r, c] = float(hit["distance"])
+        return scores, out_ids
+
+    def __len__(self) -> int:
+        res = self._client.query(self.collection, filter="", output_fields=["count(*)"])
+        return int(res[0]["count(*)"])
+
+    def save(self, directory: Path) -> None:
+        self._client.flush(self.collection)
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        ref = {"uri": self.uri, "collection": self.collection}
+        write_atomic(directory / self.FILENAME, json.dumps(ref))
+
+    def discard(self) -> None:
+        """Drop the collection: its generation was pruned or never became live."""
+        if self._client.has_collection(self.collection):
+            self._client.drop_collection(self.collection)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def discard_saved(directory: Path) -> None:
+    """Drop the server-side data a saved store in ``directory`` refers to (nothing for local stores)."""
+    ref = Path(directory) / MilvusServerStore.FILENAME
+    if not ref.is_file():
+        return
+    data = json.loads(ref.read_text(encoding="utf-8"))
+    store = MilvusServerStore(0, uri=data["uri"], collection=data["collection"])
+    try:
+        store.discard()
+    finally:
+        store.close()
+
+
 class StoreFactory(Protocol):
     """A store class: calling it makes an empty store, ``load`` opens a saved one."""
 
@@ -415,9 +530,21 @@ class StoreFactory(Protocol):
     def load(self, dim: int, directory: Path) -> VectorStore: ...
 
 
+class _Milvus:
+    """The ``milvus`` store: a server when given ``uri`` (``RAG_MILVUS_URI``), else Milvus Lite in a file."""
+
+    def __call__(self, dim: int, directory: Path | None = None, *, uri: str | None = None) -> VectorStore:
+        return MilvusServerStore(dim, directory, uri=uri) if uri else MilvusLiteStore(dim, directory)
+
+    def load(self, dim: int, directory: Path) -> VectorStore:
+        if (Path(directory) / MilvusServerStore.FILENAME).is_file():
+            return MilvusServerStore.load(dim, directory)
+        return MilvusLiteStore.load(dim, directory)
+
+
 VECTOR_STORES: dict[str, StoreFactory] = {
     "faiss": FaissStore,
-    "milvus": MilvusLiteStore,
+    "milvus": _Milvus(),
 }
 
 

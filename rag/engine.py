@@ -187,6 +187,11 @@ class Engine:
                 rebuild=rebuild,
                 progress=cb,
                 merge=merge,
+                vector_options=(
+                    {"uri": self.settings.milvus_uri}
+                    if self.settings.vector_store == "milvus" and self.settings.milvus_uri
+                    else None
+                ),
             )
         finally:
             for c in opened:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     )
     query_cache: int = Field(default=1024, ge=0, description="query vectors kept (LRU); 0: none")
     vector_store: str = "faiss"  # faiss | milvus
+    # with vector_store "milvus": a Milvus server (http://host:19530) holds the vectors, one
+    # collection per index generation; unset, Milvus Lite in a file inside the index directory
+    milvus_uri: str | None = None
     glossary: Path | None = Field(
         default=None, description="your own English<TAB>中文 names, added to the bundled glossary"
     )

@@ -173,3 +173,24 @@ def test_the_readme_commands_use_what_the_dockerfile_declares(tmp_path: Path) ->
 @pytest.mark.parametrize("needed", ["index", "rag", "api", "eval", "seeds", "pyproject.toml", "README.md"])
 def test_the_build_context_has_what_the_dockerfile_copies(needed: str) -> None:
     assert (ROOT / needed).exists()
+
+
+def test_compose_runs_this_image_on_milvus_with_settings_the_app_reads() -> None:
+    import yaml
+
+    from rag.cli import build_parser
+    from rag.settings import Settings
+
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    index, rag = services["index"], services["rag"]
+    assert index["build"] == "." and rag["image"] == index["image"]
+    env = rag["environment"]
+    settings = Settings(vector_store=env["RAG_VECTOR_STORE"], milvus_uri=env["RAG_MILVUS_URI"])
+    assert settings.vector_store == "milvus" and settings.milvus_uri.endswith(":19530")  # type: ignore[union-attr]
+    assert env["RAG_MILVUS_URI"].split("//")[1].split(":")[0] in services  # a service of this file
+    build_parser().parse_args(index["command"][1:])  # a command `rag` takes
+    exposed = next(rest for k, rest in instructions() if k == "EXPOSE")
+    assert any(p.endswith(f":{exposed}") for p in rag["ports"])
+    assert rag["depends_on"]["index"]["condition"] == "service_completed_successfully"
+    assert {v.split(":")[1] for v in rag["volumes"]} == {"/data"} and index["volumes"] == rag["volumes"]
