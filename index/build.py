@@ -28,7 +28,7 @@ import sqlite3
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -364,7 +364,7 @@ def _build_index(
     t0 = time.perf_counter()
     params = params or ChunkParams()
     report = BuildReport(files=len(upsert))
-    with _writer_lock(index_dir):
+    with _writer_lock(index_dir), ExitStack() as stack:
         prev_gen = None if rebuild else current_generation(index_dir)
         meta = Catalog(None)  # the live documents
         refs: list[SegmentRef] = []
@@ -373,179 +373,151 @@ def _build_index(
             manifest = read_manifest(prev_gen)
             check_manifest(manifest, embedder.model_id, embedder.dim, params, index_dir)
             refs = manifest_segments(manifest, prev_gen.name)
-            meta = Catalog.of(prev_gen, manifest)
-        try:
-            return _update(
-                index_dir, embedder, upsert, remove, store, params, cache, lexicon, progress,
-                vector_options, merge, max_delta_share, t0, report, prev_gen, meta, refs, origins,
-            )  # fmt: skip
-        finally:
-            meta.close()
+            meta = stack.enter_context(closing(Catalog.of(prev_gen, manifest)))
+        for doc in remove:
+            if doc not in meta:
+                raise NotFoundError(f"no document {doc!r} in the index")
+        gone = set(remove)
+        report.removed = [d for d in remove]
 
+        # parse + chunk what is new or changed
+        todo: list[tuple[str, _DocRows]] = []
+        for src in upsert:
+            old = meta.get(src.doc) if src.doc not in gone else None
+            if old is not None and old["sha256"] == src.sha256:
+                continue
+            articles = parse_document(src.doc, src.text)
+            chunks = chunk_articles(
+                articles, src.text, embedder.count_tokens, params.max_tokens, params.hard_max_tokens
+            )
+            rows = _DocRows(
+                src.text, src.sha256, len(articles), [a.title for a in articles], chunks, [], [], []
+            )
+            todo.append((src.doc, rows))
+            (report.updated if old is not None else report.added).append(src.doc)
+            origin = src.origin or (old or {}).get("origin")
+            if origin:
+                origins[src.doc] = origin
 
-def _update(
-    index_dir: Path,
-    embedder: Embedder,
-    upsert: Sequence[Source],
-    remove: Sequence[str],
-    store: str,
-    params: ChunkParams,
-    cache: EmbeddingCache | Callable[[], EmbeddingCache] | None,
-    lexicon: Lexicon | Callable[[], Lexicon] | None,
-    progress: Callable[[int, int], None] | None,
-    vector_options: Mapping[str, Any] | None,
-    merge: bool,
-    max_delta_share: float,
-    t0: float,
-    report: BuildReport,
-    prev_gen: Path | None,
-    meta: Catalog,
-    refs: list[SegmentRef],
-    origins: dict[str, dict[str, str]],
-) -> BuildReport:
-    """The body of ``build_index`` under the writer lock, with the previous generation's catalog."""
-    for doc in remove:
-        if doc not in meta:
-            raise NotFoundError(f"no document {doc!r} in the index")
-    gone = set(remove)
-    report.removed = [d for d in remove]
+        if not (report.changed or merge) and prev_gen is not None:
+            report.generation = prev_gen.name
+            report.segments = len(refs)
+            _fill_counts_meta(report, meta, index_dir, refs)
+            report.seconds = time.perf_counter() - t0
+            return report
+        # the documents this update takes out of their segments (removed or replaced), as catalogued
+        old_meta = {d: meta[d] for d in gone | set(report.updated)}
 
-    # parse + chunk what is new or changed
-    todo: list[tuple[str, _DocRows]] = []
-    for src in upsert:
-        old = meta.get(src.doc) if src.doc not in gone else None
-        if old is not None and old["sha256"] == src.sha256:
-            continue
-        articles = parse_document(src.doc, src.text)
-        chunks = chunk_articles(
-            articles, src.text, embedder.count_tokens, params.max_tokens, params.hard_max_tokens
+        # a small change becomes a new segment beside the others; a large one (or too many segments,
+        # or too many deleted chunks) rewrites the index as one segment: the merge
+        new_chunks = sum(len(r.chunks) for _, r in todo)
+        total = sum(r.chunks for r in refs) + new_chunks
+        dead = sum(r.dead for r in refs) + sum(int(m["chunks"]) for m in old_meta.values())
+        delta = sum(r.chunks for r in refs[1:]) + new_chunks
+        incremental = (
+            prev_gen is not None
+            and not merge
+            and store == "faiss"
+            and len(refs) < MAX_SEGMENTS
+            and delta + dead <= max_delta_share * total
         )
-        rows = _DocRows(src.text, src.sha256, len(articles), [a.title for a in articles], chunks, [], [], [])
-        todo.append((src.doc, rows))
-        (report.updated if old is not None else report.added).append(src.doc)
-        origin = src.origin or (old or {}).get("origin")
-        if origin:
-            origins[src.doc] = origin
+        prev: dict[str, _DocRows] = {}
+        if prev_gen is not None:
+            # vectors to reuse: the replaced documents' (a merge reads every live document anyway)
+            prev = _load_segment_rows(index_dir, refs, None if not incremental else set(report.updated), meta)
+        docs = {d: rows for d, rows in prev.items() if d not in gone}
 
-    if not (report.changed or merge) and prev_gen is not None:
-        report.generation = prev_gen.name
-        report.segments = len(refs)
-        _fill_counts_meta(report, meta, index_dir, refs)
-        report.seconds = time.perf_counter() - t0
-        return report
-    old_meta = {d: meta[d] for d in set(remove) | set(report.updated)}
-
-    # a small change becomes a new segment beside the others; a large one (or too many segments,
-    # or too many deleted chunks) rewrites the index as one segment: the merge
-    dropped = gone | set(report.updated)
-    new_chunks = sum(len(r.chunks) for _, r in todo)
-    total = sum(r.chunks for r in refs) + new_chunks
-    dead = sum(r.dead for r in refs) + sum(int(old_meta[d]["chunks"]) for d in dropped)
-    delta = sum(r.chunks for r in refs[1:]) + new_chunks
-    incremental = (
-        prev_gen is not None
-        and not merge
-        and store == "faiss"
-        and len(refs) < MAX_SEGMENTS
-        and delta + dead <= max_delta_share * total
-    )
-    prev: dict[str, _DocRows] = {}
-    if prev_gen is not None:
-        # vectors to reuse: the replaced documents' (a merge reads every live document anyway)
-        prev = _load_segment_rows(index_dir, refs, None if not incremental else set(report.updated), meta)
-    docs = {d: rows for d, rows in prev.items() if d not in gone}
-
-    # vectors: reuse by content hash (previous generation, then the cache), embed the rest
-    known: dict[str, np.ndarray] = {}
-    for rows in prev.values():
-        for c, v in zip(rows.chunks, rows.vectors, strict=True):
-            if v is not None:
-                known[c.content_hash] = v
-    lex: Lexicon | None = None
-    pending: list[Chunk] = []
-    for _, rows in todo:
-        if lex is None and rows.chunks:
-            lex = lexicon() if callable(lexicon) else lexicon
-        toks = [chunk_tokens(c) for c in rows.chunks]
-        rows.tokens = [" ".join(t) for t in toks]
-        rows.gloss = [
-            " ".join(gloss_tokens(c.embed_text, lex, t)) if lex else ""
-            for c, t in zip(rows.chunks, toks, strict=True)
-        ]
-        rows.vectors = [known.get(c.content_hash) for c in rows.chunks]
-        pending.extend(c for c, v in zip(rows.chunks, rows.vectors, strict=True) if v is None)
-    report.reused += sum(len(r.chunks) for _, r in todo) - len(pending)
-    if pending:
-        te = time.perf_counter()
-        done = [0]
-
-        def tick(n: int) -> None:
-            done[0] += n
-            if progress:
-                progress(done[0], len(pending))
-
-        if progress:
-            progress(0, len(pending))  # the total is known before the first batch is embedded
-
-        own_cache = cache is None
-        # opened only when something needs embedding: an unchanged corpus touches no file
-        if callable(cache):
-            ec = cache()
-        else:
-            # "is None", not "or": an empty cache is falsy (it has a length) and must still be used
-            ec = (
-                cache
-                if cache is not None
-                else EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
-            )
-        try:
-            hashes = {p.content_hash for p in pending}
-            cached = cached_hashes(embedder, ec, sorted(hashes))
-            report.reused += sum(1 for p in pending if p.content_hash in cached)
-            report.embedded = len(hashes) - len(cached)
-            vecs = embed_with_cache(
-                embedder,
-                [p.embed_text for p in pending],
-                [p.content_hash for p in pending],
-                ec,
-                progress=tick,
-            )
-        finally:
-            if own_cache:
-                ec.close()
-        report.embed_seconds = time.perf_counter() - te
-        fresh = {p.content_hash: v for p, v in zip(pending, vecs, strict=True)}
+        # vectors: reuse by content hash (previous generation, then the cache), embed the rest
+        known: dict[str, np.ndarray] = {}
+        for rows in prev.values():
+            for c, v in zip(rows.chunks, rows.vectors, strict=True):
+                if v is not None:
+                    known[c.content_hash] = v
+        lex: Lexicon | None = None
+        pending: list[Chunk] = []
         for _, rows in todo:
-            rows.vectors = [
-                v if v is not None else fresh[ch.content_hash]
-                for ch, v in zip(rows.chunks, rows.vectors, strict=True)
+            if lex is None and rows.chunks:
+                lex = lexicon() if callable(lexicon) else lexicon
+            toks = [chunk_tokens(c) for c in rows.chunks]
+            rows.tokens = [" ".join(t) for t in toks]
+            rows.gloss = [
+                " ".join(gloss_tokens(c.embed_text, lex, t)) if lex else ""
+                for c, t in zip(rows.chunks, toks, strict=True)
             ]
-    if incremental:
-        assert prev_gen is not None
-        report.generation = _write_segment(
-            index_dir, todo, refs, meta, old_meta, embedder, params, origins, vector_options
-        )
-        report.segments = len(refs) + (1 if todo else 0)
-        report.chunks, report.articles = meta.totals()
-        report.chunks += new_chunks - sum(int(m["chunks"]) for m in old_meta.values())
-        report.articles += sum(r.articles for _, r in todo) - sum(
-            int(m.get("articles", 0)) for m in old_meta.values()
-        )
-    else:
-        for d, rows in todo:
-            docs[d] = rows
-        kept = {d: o for d, o in meta.origins().items() if d not in gone}
-        report.generation = _write_generation(
-            index_dir, docs, embedder, store, params, kept | origins, vector_options
-        )
-        report.segments = 1
-        _fill_counts(report, docs)
-    # the new generation's segments are the previous one's (still read by snapshots of it) and
-    # its own directory
-    keep = {report.generation} | {r.name for r in refs}
-    if prev_gen is not None:
-        keep.add(prev_gen.name)
-    _prune_generations(index_dir, keep=keep)
+            rows.vectors = [known.get(c.content_hash) for c in rows.chunks]
+            pending.extend(c for c, v in zip(rows.chunks, rows.vectors, strict=True) if v is None)
+        report.reused += sum(len(r.chunks) for _, r in todo) - len(pending)
+        if pending:
+            te = time.perf_counter()
+            done = [0]
+
+            def tick(n: int) -> None:
+                done[0] += n
+                if progress:
+                    progress(done[0], len(pending))
+
+            if progress:
+                progress(0, len(pending))  # the total is known before the first batch is embedded
+
+            own_cache = cache is None
+            # opened only when something needs embedding: an unchanged corpus touches no file
+            if callable(cache):
+                ec = cache()
+            else:
+                # "is None", not "or": an empty cache is falsy (it has a length) and must still be used
+                ec = (
+                    cache
+                    if cache is not None
+                    else EmbeddingCache(index_dir / "embeddings.sqlite", embedder.model_id, embedder.dim)
+                )
+            try:
+                hashes = {p.content_hash for p in pending}
+                cached = cached_hashes(embedder, ec, sorted(hashes))
+                report.reused += sum(1 for p in pending if p.content_hash in cached)
+                report.embedded = len(hashes) - len(cached)
+                vecs = embed_with_cache(
+                    embedder,
+                    [p.embed_text for p in pending],
+                    [p.content_hash for p in pending],
+                    ec,
+                    progress=tick,
+                )
+            finally:
+                if own_cache:
+                    ec.close()
+            report.embed_seconds = time.perf_counter() - te
+            fresh = {p.content_hash: v for p, v in zip(pending, vecs, strict=True)}
+            for _, rows in todo:
+                rows.vectors = [
+                    v if v is not None else fresh[ch.content_hash]
+                    for ch, v in zip(rows.chunks, rows.vectors, strict=True)
+                ]
+        if incremental:
+            assert prev_gen is not None
+            report.generation = _write_segment(
+                index_dir, todo, refs, meta, old_meta, embedder, params, origins, vector_options
+            )
+            report.segments = len(refs) + (1 if todo else 0)
+            report.chunks = total - dead
+            _, report.articles = meta.totals()
+            report.articles += sum(r.articles for _, r in todo) - sum(
+                int(m.get("articles", 0)) for m in old_meta.values()
+            )
+        else:
+            for d, rows in todo:
+                docs[d] = rows
+            kept = {d: o for d, o in meta.origins().items() if d not in gone}
+            report.generation = _write_generation(
+                index_dir, docs, embedder, store, params, kept | origins, vector_options
+            )
+            report.segments = 1
+            _fill_counts(report, docs)
+        # the new generation's segments are the previous one's (still read by snapshots of it) and
+        # its own directory
+        keep = {report.generation} | {r.name for r in refs}
+        if prev_gen is not None:
+            keep.add(prev_gen.name)
+        _prune_generations(index_dir, keep=keep)
     report.seconds = time.perf_counter() - t0
     return report
 
