@@ -93,14 +93,6 @@ class Catalog(Mapping[str, dict[str, Any]]):
             d: json.loads(o) for d, o in self._rows("SELECT doc, origin FROM docs WHERE origin IS NOT NULL")
         }
 
-    def in_segment(self, segment: str) -> dict[str, int]:
-        """The live documents a segment holds, with their chunk counts."""
-        if self._db is None:
-            return {d: int(m.get("chunks", 0)) for d, m in self._legacy.items() if m["segment"] == segment}
-        return {
-            d: int(n) for d, n in self._rows("SELECT doc, chunks FROM docs WHERE segment = ?", (segment,))
-        }
-
     def close(self) -> None:
         if self._db is not None:
             with self._lock:

@@ -61,7 +61,6 @@ class SegmentedStore:
         self._dead = [
             int((~live[o : o + len(s)]).sum()) for s, o in zip(self._stores, self._offsets, strict=True)
         ]
-        self.dim = getattr(self._stores[0], "dim", 0) if self._stores else 0
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         nq = len(queries)

@@ -28,7 +28,7 @@ def test_a_new_catalog_is_the_old_one_changed(tmp_path: Path) -> None:
     assert n == 2 and sorted(second) == ["y.md", "z.md"] and "x.md" in first  # the old file unchanged
     assert second["y.md"]["origin"] == {"via": "upload"} and "origin" not in second["z.md"]
     assert second.totals() == (8, 2) and second.origins() == {"y.md": {"via": "upload"}}
-    assert second.in_segment("g1") == {"y.md": 3} and second.get("x.md") is None
+    assert second.get("x.md") is None and second["y.md"]["segment"] == "g1"
 
 
 @pytest.fixture(scope="module")
