@@ -240,7 +240,60 @@ class FaissStore:
         """Nothing to release (the index is plain memory); present so callers can close any store."""
 
 
-class MilvusLiteStore:
+class _MilvusCollection:
+    """What both Milvus stores do with their collection (``self.collection`` on ``self._client``):
+    one row per chunk id, searched by inner product."""
+
+    dim: int
+    collection: str
+    _client: Any
+
+    def _create_collection(self) -> None:
+        from pymilvus import DataType, MilvusClient
+
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+        params = self._client.prepare_index_params()
+        params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+        self._client.create_collection(self.collection, schema=schema, index_params=params)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids, vecs = _ids(ids), _matrix(vectors, self.dim)
+        _check_add(ids, vecs)
+        rows = [{"id": int(i), "vector": v.tolist()} for i, v in zip(ids, vecs, strict=True)]
+        for start in range(0, len(rows), 1000):
+            self._client.upsert(self.collection, rows[start : start + 1000])
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = _ids(ids)
+        if len(ids):
+            self._client.delete(self.collection, ids=[int(i) for i in ids])
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        q = _matrix(queries, self.dim)
+        scores, out_ids = _empty_result(len(q), max(k, 0))
+        if k <= 0 or len(q) == 0 or len(self) == 0:
+            return scores, out_ids
+        res = self._client.search(
+            self.collection,
+            data=[row.tolist() for row in q],
+            limit=k,
+            output_fields=["id"],
+            search_params={"metric_type": "IP"},
+        )
+        for r, hits in enumerate(res):
+            for c, hit in enumerate(list(hits)[:k]):
+                out_ids[r, c] = int(hit["id"])
+                scores[r, c] = float(hit["distance"])
+        return scores, out_ids
+
+    def __len__(self) -> int:
+        res = self._client.query(self.collection, filter="", output_fields=["count(*)"])
+        return int(res[0]["count(*)"])
+
+
+class MilvusLiteStore(_MilvusCollection):
     """Milvus Lite (an embedded Milvus in one local file), metric IP over a FLAT index.
 
     Milvus Lite persists by itself into ``<directory>/milvus.db``, so the database always lives inside
@@ -259,6 +312,7 @@ class MilvusLiteStore:
 
     FILENAME = "milvus.db"
     COLLECTION = "chunks"
+    collection = COLLECTION
 
     def __init__(self, dim: int, directory: Path | None = None, *, _keep: bool = False) -> None:
         try:
@@ -277,11 +331,11 @@ class MilvusLiteStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._client: Any
         self._open()
-        if not _keep and self._client.has_collection(self.COLLECTION):
+        if not _keep and self._client.has_collection(self.collection):
             # A new store is empty, even if a previous build left a database in this directory.
-            self._client.drop_collection(self.COLLECTION)
+            self._client.drop_collection(self.collection)
             self._create_collection()
-            self._client.load_collection(self.COLLECTION)
+            self._client.load_collection(self.collection)
 
     @property
     def uri(self) -> str:
@@ -289,19 +343,9 @@ class MilvusLiteStore:
 
     def _open(self) -> None:
         self._client = self._client_cls(uri=self.uri)
-        if not self._client.has_collection(self.COLLECTION):
+        if not self._client.has_collection(self.collection):
             self._create_collection()
-        self._client.load_collection(self.COLLECTION)
-
-    def _create_collection(self) -> None:
-        from pymilvus import DataType
-
-        schema = self._client_cls.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
-        params = self._client.prepare_index_params()
-        params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-        self._client.create_collection(self.COLLECTION, schema=schema, index_params=params)
+        self._client.load_collection(self.collection)
 
     @classmethod
     def load(cls, dim: int, directory: Path) -> MilvusLiteStore:
@@ -321,51 +365,15 @@ class MilvusLiteStore:
         return {"kind": "flat"}
 
     def _stored_dim(self) -> int:
-        info = self._client.describe_collection(self.COLLECTION)
+        info = self._client.describe_collection(self.collection)
         for field in info["fields"]:
             if field["name"] == "vector":
                 return int(field["params"]["dim"])
         return -1
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids, vecs = _ids(ids), _matrix(vectors, self.dim)
-        _check_add(ids, vecs)
-        if len(ids) == 0:
-            return
-        rows = [{"id": int(i), "vector": v.tolist()} for i, v in zip(ids, vecs, strict=True)]
-        for start in range(0, len(rows), 1000):  # keep each gRPC message small
-            self._client.upsert(self.COLLECTION, rows[start : start + 1000])
-
-    def remove(self, ids: np.ndarray) -> None:
-        ids = _ids(ids)
-        if len(ids):
-            self._client.delete(self.COLLECTION, ids=[int(i) for i in ids])
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        q = _matrix(queries, self.dim)
-        scores, out_ids = _empty_result(len(q), max(k, 0))
-        if k <= 0 or len(q) == 0 or len(self) == 0:
-            return scores, out_ids
-        res = self._client.search(
-            self.COLLECTION,
-            data=[row.tolist() for row in q],
-            limit=k,
-            output_fields=["id"],
-            search_params={"metric_type": "IP"},
-        )
-        for r, hits in enumerate(res):
-            for c, hit in enumerate(list(hits)[:k]):
-                out_ids[r, c] = int(hit["id"])
-                scores[r, c] = float(hit["distance"])
-        return scores, out_ids
-
-    def __len__(self) -> int:
-        res = self._client.query(self.COLLECTION, filter="", output_fields=["count(*)"])
-        return int(res[0]["count(*)"])
-
     def save(self, directory: Path) -> None:
         directory = Path(directory)
-        self._client.flush(self.COLLECTION)
+        self._client.flush(self.collection)
         if directory.resolve() == self.directory.resolve():
             return
         directory.mkdir(parents=True, exist_ok=True)
@@ -408,7 +416,7 @@ class MilvusLiteStore:
             self._tmp = None
 
 
-class MilvusServerStore:
+class MilvusServerStore(_MilvusCollection):
     """Vectors in a Milvus server (``RAG_MILVUS_URI``: Milvus Standalone or Distributed, or Milvus
     Lite's gRPC server), one collection per index generation, FLAT/IP like the local stores.
 
@@ -434,14 +442,7 @@ class MilvusServerStore:
         self._client: Any = MilvusClient(uri=uri)
         self.collection = collection or f"rag_{uuid.uuid4().hex}"
         if collection is None:
-            from pymilvus import DataType
-
-            schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-            schema.add_field("id", DataType.INT64, is_primary=True)
-            schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
-            params = self._client.prepare_index_params()
-            params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-            self._client.create_collection(self.collection, schema=schema, index_params=params)
+            self._create_collection()
         self._client.load_collection(self.collection)
 
     @classmethod
@@ -458,40 +459,6 @@ class MilvusServerStore:
     @property
     def vector_index(self) -> dict[str, Any]:
         return {"kind": "flat"}
-
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids, vecs = _ids(ids), _matrix(vectors, self.dim)
-        _check_add(ids, vecs)
-        rows = [{"id": int(i), "vector": v.tolist()} for i, v in zip(ids, vecs, strict=True)]
-        for start in range(0, len(rows), 1000):
-            self._client.upsert(self.collection, rows[start : start + 1000])
-
-    def remove(self, ids: np.ndarray) -> None:
-        ids = _ids(ids)
-        if len(ids):
-            self._client.delete(self.collection, ids=[int(i) for i in ids])
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        q = _matrix(queries, self.dim)
-        scores, out_ids = _empty_result(len(q), max(k, 0))
-        if k <= 0 or len(q) == 0:
-            return scores, out_ids
-        res = self._client.search(
-            self.collection,
-            data=[row.tolist() for row in q],
-            limit=k,
-            output_fields=["id"],
-            search_params={"metric_type": "IP"},
-        )
-        for r, hits in enumerate(res):
-            for c, hit in enumerate(list(hits)[:k]):
-                out_ids[r, c] = int(hit["id"])
-                scores[r, c] = float(hit["distance"])
-        return scores, out_ids
-
-    def __len__(self) -> int:
-        res = self._client.query(self.collection, filter="", output_fields=["count(*)"])
-        return int(res[0]["count(*)"])
 
     def save(self, directory: Path) -> None:
         self._client.flush(self.collection)
