@@ -140,14 +140,14 @@ class SegmentedLexical:
         if not terms:
             return np.zeros(self.n, dtype=np.float32)
         dfs = [{t: p.df(field, t) for t in terms} for p in self._parts]
+        idf = {t: _lucene_idf(self.n, sum(d[t] for d in dfs)) for t in terms}  # the whole index's
         out = []
         for p, df in zip(self._parts, dfs, strict=True):
             scaled: dict[str, float] = {}
             for t, w in terms.items():
                 if df[t] == 0 or w <= 0:
                     continue
-                total = sum(d[t] for d in dfs)
-                scaled[t] = w * _lucene_idf(self.n, total) / _lucene_idf(p.n, df[t])
+                scaled[t] = w * idf[t] / _lucene_idf(p.n, df[t])
             out.append(p.scores(field, scaled) if scaled else np.zeros(p.n, dtype=np.float32))
         sc = np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
         if self._live is None:

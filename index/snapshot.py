@@ -244,7 +244,7 @@ class Segment:
     lexical: LexicalIndex | SegmentedLexical
     documents: DocTable
     chinese: np.ndarray
-    rows: _Rows | None = None
+    rows: _Rows  # the segment's SQLite file, shared by its chunk and document tables
 
     @property
     def df_text(self) -> Mapping[str, int]:
@@ -344,7 +344,7 @@ def load_snapshot(
     live_parts = []
     for r, seg in zip(refs, segs, strict=True):
         live = np.ones(len(seg.chunks), bool)
-        if r.removed and seg.rows is not None:
+        if r.removed:
             gone = sorted(r.removed)
             marks = ",".join("?" * len(gone))
             dead = [
