@@ -11,13 +11,14 @@ import math
 import re
 from collections.abc import Callable, Collection, Container, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from index.lexical import gloss_tokens
 from index.lexicon import Lexicon, english_stems
 from index.normalize import detect_lang, is_traditional, normalize, tokenize
 from index.types import Chunk
-from rag.lead import Figure, asked_figure, figures, lead_line, to_traditional
+from rag.lead import Figure, asked_figure, conjunct_lead, figures, lead_line, to_traditional
 from rag.query import DECADE, Query
 from rag.types import Answer, Citation, Hit
 
@@ -261,6 +262,53 @@ def question_parts(query: Query, stats: CorpusStats) -> list[dict[str, float]]:
     return parts if len(parts) > 1 else []
 
 
+def _with_names(query: Query) -> Callable[[set[str], str], set[str]]:
+    """A name's Chinese forms (StepFun -> 阶跃星辰) stand for its English words: glosses of a
+    passage cannot yield a name the dictionary lacks."""
+    named = [
+        (tuple(english_stems(n)), tuple(f for f in query.forms(n)[1:] if len(f) >= 2)) for n in query.names
+    ]
+    named = [(st, fs) for st, fs in named if st and fs]
+
+    def with_names(glossed: set[str], text: str) -> set[str]:
+        t = normalize(text)
+        return glossed.union(*(st for st, fs in named if any(f in t for f in fs)))
+
+    return with_names
+
+
+def sentence_cover(
+    query: Query, wt: Mapping[str, float], wg: Mapping[str, float], lexicon: Lexicon | None
+) -> Callable[[str], dict[str, float]]:
+    """The question terms a piece of text covers, each with its weight (``_term_weights``): an
+    English question is judged on its own words (the gloss field), a Chinese one on its segmented
+    words, across languages through the dictionary. The sentence scorer and the lead line's choice
+    among a quote's clauses share it, so both read a passage the same way."""
+    with_names = _with_names(query)
+
+    def cover(st: str) -> dict[str, float]:
+        tok_list = tokenize(st)
+        toks = set(tok_list)
+        if not wg and query.glosses and detect_lang(st) == "en":
+            # a Chinese question over an English sentence: a question word counts as covered
+            # when the sentence has it (a name, a figure) or one of its English glosses
+            stems = set(english_stems(st))
+            return {
+                t: w for t, w in wt.items() if t in toks or any(g in stems for g in query.glosses.get(t, ()))
+            }
+        if wg and lexicon is not None:
+            gl = with_names(set(gloss_tokens(st, lexicon, tok_list)), st)
+            covered = {t: w for t, w in wg.items() if t in gl}
+            # Chinese translations of the question found verbatim are strong evidence too
+            covered |= {
+                "zh:" + t: 0.5 * w for t, w in wt.items() if t in toks and query.text_terms.get(t, 0) < 1.0
+            }
+            return covered
+        return {t: w for t, w in wt.items() if t in toks}
+
+    return cover
+
+
 def score_sentences(
     query: Query,
     hits: list[Hit],
@@ -274,17 +322,8 @@ def score_sentences(
     wt, wg = _term_weights(query, stats)
     # an English question is judged on its own words (gloss field); a Chinese one on its segmented words
     total = sum(wg.values()) if wg else sum(wt.values())
-    # a name's Chinese forms (StepFun -> 阶跃星辰) stand for its English words: glosses of the
-    # passage cannot yield a name the dictionary lacks
-    named = [
-        (tuple(english_stems(n)), tuple(f for f in query.forms(n)[1:] if len(f) >= 2)) for n in query.names
-    ]
-    named = [(st, fs) for st, fs in named if st and fs]
-
-    def with_names(glossed: set[str], text: str) -> set[str]:
-        t = normalize(text)
-        return glossed.union(*(st for st, fs in named if any(f in t for f in fs)))
-
+    cover = sentence_cover(query, wt, wg, lexicon)
+    with_names = _with_names(query)
     out: list[Sentence] = []
     for hit in hits[: params.evidence_chunks]:
         c = hit.chunk
@@ -297,30 +336,11 @@ def score_sentences(
             st = text[s:e]
             if _is_heading(st, c):
                 continue  # the title or byline line: the answer is attributed to its outlet anyway
-            tok_list = tokenize(st)
-            toks = set(tok_list)
-            if not wg and query.glosses and detect_lang(st) == "en":
-                # a Chinese question over an English sentence: a question word counts as covered
-                # when the sentence has it (a name, a figure) or one of its English glosses
-                stems = set(english_stems(st))
-                covered = {
-                    t: w
-                    for t, w in wt.items()
-                    if t in toks or any(g in stems for g in query.glosses.get(t, ()))
-                }
-            elif wg and lexicon is not None:
-                gl = with_names(set(gloss_tokens(st, lexicon, tok_list)), st)
-                covered = {t: w for t, w in wg.items() if t in gl}
-                covered |= {t: 0.5 * w for t, w in wg.items() if t in ctx_gloss and t not in gl}
-                # Chinese translations of the question found verbatim are strong evidence too
-                covered |= {
-                    "zh:" + t: 0.5 * w
-                    for t, w in wt.items()
-                    if t in toks and query.text_terms.get(t, 0) < 1.0
-                }
-            else:
-                covered = {t: w for t, w in wt.items() if t in toks}
-                covered |= {t: 0.5 * w for t, w in wt.items() if t in ctx_tokens and t not in toks}
+            covered = cover(st)
+            if wg and lexicon is not None:
+                covered |= {t: 0.5 * w for t, w in wg.items() if t in ctx_gloss and t not in covered}
+            elif wg or not (query.glosses and detect_lang(st) == "en"):
+                covered |= {t: 0.5 * w for t, w in wt.items() if t in ctx_tokens and t not in covered}
             covered = {t: w / total for t, w in covered.items()} if total else {}
             cov = min(sum(covered.values()), 1.0)
             score = cov + 0.15 / hit.rank
@@ -827,14 +847,17 @@ def compose(
     # from the best sentence itself, not what its quote carries on into (the next bullet's figures);
     # a question asking several things gets one figure per part, each from the first quote that
     # states exactly one of the kind that part asks
-    if query.multipart:
-        lead = _part_leads(query.text, wg or wt, script, chosen, ranked, citations)
-    else:
-        lead = (
-            lead_line(query.text, script, best.text, 1, citations[0].quote)
-            if best.text in citations[0].quote
-            else None
-        )
+    cover = sentence_cover(query, wt, wg, lexicon)
+
+    def focus_of(words: str) -> Callable[[str], float]:
+        keys = set(tokenize(words)) | set(english_stems(words))
+        return partial(_clause_cover, cover, keys)
+
+    lead = conjunct_lead(query.text, script, [(c.n, c.quote) for c in citations], focus_of)
+    if lead is None and query.multipart:
+        lead = _part_leads(query.text, wg or wt, script, chosen, ranked, citations, cover)
+    elif lead is None and best.text in citations[0].quote:
+        lead = lead_line(query.text, script, best.text, 1, citations[0].quote, focus_of(query.text))
     if lead and script == "zh-Hant":
         lead = to_traditional(lead)
     return Answer(
@@ -861,6 +884,11 @@ def _part_cover(s: Sentence, keys: set[str]) -> float:
     return sum(w for t, w in s.covered.items() if t.removeprefix("zh:") in keys)
 
 
+def _clause_cover(cover: Callable[[str], Mapping[str, float]], keys: Container[str], text: str) -> float:
+    """How much of a question's ``keys`` (a part's terms) a clause says."""
+    return sum(w for t, w in cover(text).items() if t.removeprefix("zh:") in keys)
+
+
 def _part_leads(
     question: str,
     weights: Mapping[str, float],
@@ -868,6 +896,7 @@ def _part_leads(
     chosen: list[Sentence],
     ranked: list[Sentence],
     citations: list[Citation],
+    cover: Callable[[str], Mapping[str, float]] | None = None,
 ) -> str | None:
     """The lead line of a question asking several things ("华为的研发投入是多少?占营收的比例是多少?"):
     for each part, the figure of the quoted sentence that covers most of that part's terms and its weightiest
@@ -900,10 +929,18 @@ def _part_leads(
             and r.end <= q.end
             and all(t in r.covered or "zh:" + t in r.covered for t in need)
         ]
-        if not fits:
-            continue
-        _, neg_n, best, quote = max(fits, key=lambda f: (f[0], f[1]))
-        line = lead_line(piece, script, best.text, citations[-neg_n - 1].n, quote.text)
+        line = None
+        if fits:
+            _, neg_n, best, quote = max(fits, key=lambda f: (f[0], f[1]))
+            focus = subject = None
+            if cover is not None:
+                focus = partial(_clause_cover, cover, keys)
+                subject = partial(_clause_cover, cover, set(weights))
+            line = lead_line(piece, script, best.text, citations[-neg_n - 1].n, quote.text, focus, subject)
+        if line is None and asked_figure(piece) is not None:
+            # a later part's figure alone would read as the answer to this one: the lead answers
+            # the parts in order, up to the first it cannot
+            break
         if line and line not in leads:
             leads.append(line)
     return "; ".join(leads) if leads else None

@@ -11,6 +11,7 @@ sentences). Otherwise there is no lead line.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.figures import unsupported_figures
@@ -405,11 +406,143 @@ def _one_time(fig: Figure, context: str) -> bool:
     return years <= set(_YEARISH.findall(fig.text)) and days <= 0
 
 
-def lead_line(question: str, script: str, quote: str, n: int, context: str = "") -> str | None:
+# where a sentence divides into clauses: its commas and semicolons (not a thousands separator), a
+# digest's " - " between bullets, a colon after a label ("事件:")
+_CLAUSE = re.compile(r"[，；;。：]|(?<!\d),|,(?!\d)|:(?!\d)|\s[-–—]\s")
+
+
+def clauses(text: str) -> list[str]:
+    """A sentence's clauses, brackets kept with the clause they follow ("营收598.9亿美元(同比增长24%)")."""
+    return [c for c in (x.strip() for x in _CLAUSE.split(text)) if c]
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*|(?<=\.)\s+(?=[A-Z])|\n")
+
+
+def _focused(
+    quote: str,
+    kind: str,
+    given: set[str],
+    focus: Callable[[str], float],
+    subject: Callable[[str], float] | None = None,
+) -> tuple[tuple[float, float], Figure] | None:
+    """Of several figures of the ``kind`` asked, the one whose clause says most of what the question
+    asks ("营收598.9亿美元,净利润227.7亿美元" for "net income": the second): the clause scoring most by
+    ``focus`` must state exactly one such figure, and every other clause scoring as much the same
+    one; None when no clause says anything of it, or another one says as much (never a guess).
+    Clauses that say as much are told apart by their sentence's score by ``subject`` (the whole
+    question): "优惠价格为2199元" belongs to the sentence about the product asked about, the same
+    words about another product's price to another sentence. With the figure, its score (to weigh
+    one quote's choice against another's)."""
+    scored: list[tuple[tuple[float, float], set[str], Figure]] = []
+    for sentence in _SENTENCE_END.split(quote):
+        about = subject(sentence) if subject is not None and sentence.strip() else 0.0
+        for clause in clauses(sentence):
+            found = {
+                f.rendered["en"]: f
+                for f in figures(clause) + (periods(clause) if kind == "period" else [])
+                if f.kind == kind and f.rendered["en"] not in given
+            }
+            if found:
+                scored.append(((focus(clause), about), set(found), next(iter(found.values()))))
+    if not scored:
+        return None
+    score, names, best = max(scored, key=lambda x: x[0])
+    if score[0] <= 0 or len(names) > 1 or any(s >= score and n != names for s, n, _ in scored):
+        return None
+    return score, best
+
+
+# "What revenue and net income did Meta report?", "Meta的营收和净利润分别是多少?": a question asking
+# two measures of one subject, each answered by its own figure (the words around "and", up to the
+# verb or preposition that follows the second)
+_CONJUNCTS_EN = re.compile(
+    r"\b(?:what|how much|how many)\s+(?:(?:was|were|is|are|did|does|do|have|has)\s+)?"
+    r"(?P<a>[\w'’-]+(?:\s+[\w'’-]+){0,3}?)\s+and\s+(?:the\s+|its\s+|their\s+)?"
+    r"(?P<b>[\w'’-]+(?:\s+[\w'’-]+){0,3}?)\s+"
+    r"(?:did|does|do|is|are|was|were|has|have|had|will|in|for|of|at|from|by|over|during)\b",
+    re.IGNORECASE,
+)
+_CONJUNCTS_ZH = re.compile(
+    r"(?P<a>[\u4e00-\u9fff]{2,6}?)(?:和|与|與|及|以及)(?P<b>[\u4e00-\u9fff]{2,6}?)"
+    r"(?=分别|分別|各(?:是|为|為|自)|是|为|為|有|达到|達到|多少|几何|幾何|[?？])"
+)
+_CONJUNCT_START = re.compile(r"^.*[的之年度季]")
+
+
+def conjuncts(question: str) -> list[str]:
+    """The two measures a question asks side by side, as it words them, or [] (see ``_CONJUNCTS_EN``)."""
+    m = _CONJUNCTS_EN.search(question) or _CONJUNCTS_ZH.search(question)
+    if m is None:
+        return []
+    a, b = m.group("a"), m.group("b")
+    if _HAN_CHAR.search(a):
+        a = _CONJUNCT_START.sub("", a)  # "第四季度的营收" -> "营收"
+    return [a, b] if a and b and a.lower() != b.lower() else []
+
+
+_HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
+
+
+def conjunct_lead(
+    question: str,
+    script: str,
+    quotes: list[tuple[int, str]],
+    focus_of: Callable[[str], Callable[[str], float]],
+) -> str | None:
+    """The lead line of a question asking two measures ("revenue and net income"): each measure as
+    the question words it, with the figure of the clause that says it (``_focused``, across the
+    quoted ``(n, text)`` passages) and its ``[n]``: "revenue: US$59.89 billion [1]; net income:
+    US$22.77 billion [1]". None unless both have a figure, and two different ones (one figure for
+    two measures is a misreading). ``focus_of``: a measure's words -> how much a clause says of them."""
+    parts = conjuncts(question)
+    whole = asked_figure(question)
+    if not parts or whole is None:
+        return None
+    given = {f.rendered["en"] for f in figures(question) + periods(question)}
+    subject = focus_of(question)
+    leads: list[str] = []
+    seen: set[str] = set()
+    for part in parts:
+        kind = asked_figure(part) or whole
+        focus = focus_of(part)
+        picks = [
+            (score, n, fig)
+            for n, text in quotes
+            for k in ({"amount": ["money", "percent"]}.get(kind, [kind]))
+            if (found := _focused(text, k, given, focus, subject)) is not None
+            for score, fig in [found]
+        ]
+        if not picks:
+            return None
+        score, n, fig = max(picks, key=lambda x: (x[0], -x[1]))
+        if any(s >= score and f.rendered["en"] != fig.rendered["en"] for s, _, f in picks):
+            return None
+        text = fig.rendered["en" if script == "en" else "zh"]
+        if fig.rendered["en"] in seen or unsupported_figures(text, [t for m, t in quotes if m == n]):
+            return None
+        seen.add(fig.rendered["en"])
+        leads.append(f"{part}: {text} [{n}]" if script == "en" else f"{part}：{text} [{n}]")
+    return "; ".join(leads)
+
+
+def lead_line(
+    question: str,
+    script: str,
+    quote: str,
+    n: int,
+    context: str = "",
+    focus: Callable[[str], float] | None = None,
+    subject: Callable[[str], float] | None = None,
+) -> str | None:
     """The figure the question asks for, in the question's ``script`` ("en", else Chinese), cited ``[n]``;
-    None when the quote does not state exactly one such figure (other than one the question gives),
-    or when the rendering's numbers are not all in the quote by value. ``context`` is the whole quoted
-    passage ``quote`` is the best sentence of (a date must be the only one there)."""
+    None when the quote does not state exactly one such figure (other than one the question gives)
+    and ``focus`` picks none of them (see ``_focused``), or when the rendering's numbers are not all
+    in the quote by value. ``context`` is the whole quoted passage ``quote`` is the best sentence of
+    (a date must be the only one there). ``focus``: how much of what the question asks a clause
+    says (its words, in either language); ``subject``: the same for the whole question, when this
+    one is a part of it. When ``quote`` states several figures, the choice is made among the
+    clauses of the whole ``context``: the right one may be in a sentence beside it."""
     kind = asked_figure(question)
     if kind is None:
         return None
@@ -426,7 +559,14 @@ def lead_line(question: str, script: str, quote: str, n: int, context: str = "")
     for k in tries:
         found = {f.rendered["en"]: f for f in stated if f.kind == k and f.rendered["en"] not in given}
         if len(found) > 1:
-            return None  # which one: never a guess
+            # which one: the one whose clause alone says what the question asks, else never a guess
+            picked = (
+                _focused(context or quote, k, given, focus, subject or focus) if focus is not None else None
+            )
+            if picked is None:
+                return None
+            fig = picked[1]
+            break
         if found:
             fig = next(iter(found.values()))
             break
@@ -435,6 +575,6 @@ def lead_line(question: str, script: str, quote: str, n: int, context: str = "")
     if fig.kind == "percent" and _OTHER_SHARE.search(context or quote):
         return None
     text = fig.rendered["en" if script == "en" else "zh"]
-    if unsupported_figures(text, [quote]):
+    if unsupported_figures(text, [context or quote]):
         return None
     return f"{text} [{n}]"

@@ -421,6 +421,12 @@ def test_a_question_asking_two_figures_leads_with_each_from_the_quote_about_it(e
     assert engine.ask("阶跃星辰融资的报道来自哪家媒体?发布于哪一天?").lead is None
 
 
+def test_a_question_asking_two_measures_leads_with_each(engine: Engine) -> None:
+    ans = engine.ask("What capital expenditure and revenue did Meta report?")
+    assert ans.lead == "capital expenditure: US$115–135 billion [1]; revenue: US$59.89 billion [1]", ans.text
+    assert "1150亿美元" in ans.citations[0].quote and "598.9亿美元" in ans.citations[0].quote
+
+
 @pytest.mark.parametrize(
     ("question", "sentence", "states"),
     [

@@ -131,3 +131,83 @@ def test_no_lead_for_a_name_or_a_share_stated_otherwise() -> None:
     # the share asked may be the one written as a fraction
     assert lead_line("德國失去了多少比例人口?", "zh", "俄國失去了1/3的人口,90%的煤產地", 1) is None
     assert lead_line("非華人占總人口多少比例?", "zh", "非華人佔總人口大約三成,其中25%為馬來人", 1) is None
+
+
+def _words(*words: str):  # type: ignore[no-untyped-def]
+    """A focus that counts which of ``words`` a clause writes (the engine's reads them through the
+    question's terms and the dictionary)."""
+    return lambda clause: float(sum(w in clause for w in words))
+
+
+def test_clauses_divide_at_commas_and_bullets_but_not_inside_a_number() -> None:
+    from rag.lead import clauses
+
+    assert clauses("营收598.9亿美元(同比增长24%),净利润227.7亿美元 - 黄金突破4,000美元") == [
+        "营收598.9亿美元(同比增长24%)",
+        "净利润227.7亿美元",
+        "黄金突破4,000美元",
+    ]
+
+
+def test_of_several_figures_the_lead_takes_the_one_whose_clause_says_what_is_asked() -> None:
+    quote = "Meta第四季度营收598.9亿美元(同比增长24%),净利润227.7亿美元,均超预期"
+    q = "What net income did Meta report?"
+    assert lead_line(q, "en", quote, 1) is None  # no focus: two amounts, no guess
+    assert lead_line(q, "en", quote, 1, focus=_words("净利润")) == "US$22.77 billion [1]"
+    # two clauses saying as much: never a guess
+    assert lead_line(q, "en", quote, 1, focus=_words("亿美元")) is None
+    # the clause that says most states two figures of the kind: no guess either
+    spans = "谷歌云利润率从约17%扩大至24%,相比之下AWS利润率约为35%"
+    assert lead_line("谷歌云的利润率是多少?", "zh", spans, 1, focus=_words("谷歌云", "利润率")) is None
+
+
+def test_clauses_saying_as_much_are_told_apart_by_their_sentences_subject() -> None:
+    context = (
+        "小度眼镜正式开售,售价2299元,优惠价格为2199元。夸克眼镜于12月发货,售价为4699元,优惠价格为3329元。"
+    )
+    sentence = "夸克眼镜于12月发货,售价为4699元,优惠价格为3329元。"
+    subject = _words("小度", "眼镜", "售价", "优惠")
+    line = lead_line("优惠后是多少钱?", "zh", sentence, 1, context, _words("优惠"), subject)
+    assert line == "2199元 [1]"
+    # without the subject the two offers tie: none
+    assert lead_line("优惠后是多少钱?", "zh", sentence, 1, context, _words("优惠"), _words("眼镜")) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("What revenue and net income did Meta report for Q4 2025?", ["revenue", "net income"]),
+        (
+            "What were Meta's revenue and growth rate in the fourth quarter?",
+            ["Meta's revenue", "growth rate"],
+        ),
+        ("Meta第四季度的营收和净利润分别是多少?", ["营收", "净利润"]),
+        # names joined by "and" are the subject, not two measures
+        ("How large was the penalty imposed on WhatsApp and Meta?", []),
+        ("What is Meta's 2026 capex guidance?", []),
+    ],
+)
+def test_conjuncts(question: str, parts: list[str]) -> None:
+    from rag.lead import conjuncts
+
+    assert conjuncts(question) == parts
+
+
+def test_a_question_asking_two_measures_leads_with_each_labelled_and_cited() -> None:
+    from rag.lead import conjunct_lead
+
+    quotes = [(1, "事件:Meta发布第四季度财报,营收598.9亿美元(同比增长24%),净利润227.7亿美元,均超预期。")]
+    by_words = {"revenue": _words("营收"), "net income": _words("净利润")}
+
+    def focus_of(words: str):  # type: ignore[no-untyped-def]
+        return by_words.get(words, _words("营收", "净利润"))
+
+    lead = conjunct_lead("What revenue and net income did Meta report?", "en", quotes, focus_of)
+    assert lead == "revenue: US$59.89 billion [1]; net income: US$22.77 billion [1]"
+    # each figure from the quote that says it, with that quote's number
+    split = [(1, "营收598.9亿美元,同比增长24%"), (2, "净利润227.7亿美元,均超预期")]
+    lead = conjunct_lead("What revenue and net income did Meta report?", "en", split, focus_of)
+    assert lead == "revenue: US$59.89 billion [1]; net income: US$22.77 billion [2]"
+    # a measure no clause says: no lead at all (half a pair would read as the whole answer)
+    by_words["net income"] = _words("现金流")
+    assert conjunct_lead("What revenue and net income did Meta report?", "en", quotes, focus_of) is None
