@@ -21,6 +21,8 @@ perturbations. Everything else is the product's own code. Per size N:
   answers concurrent questions on separate cores). Query embedding is excluded and reported apart as
   ``embed_query_ms``. ``lexical_p50_ms`` / ``lexical_p95_ms``: both BM25 fields scored for the words
   of one held-out sentence (every word a query term, weight 1) and their top 50 taken.
+  ``lexical_recall_at_10``: each field's top 10 against exact BM25 (``LexicalIndex.scores`` leaves
+  the commonest words of a query to the best chunks of the others above ``PRUNE_CHUNKS``).
 * ``upload_s``: one document of about ten chunks added with ``build_index``, as ``POST /documents``
   does (parsing, chunking, tokens, glosses, the new segment's SQLite, vector store and BM25, the
   manifest), plus loading the new snapshot beside the old one with its segments reused
@@ -85,6 +87,7 @@ class Run:
     search_p95_ms: float = 0.0
     lexical_p50_ms: float = 0.0
     lexical_p95_ms: float = 0.0
+    lexical_recall_at_10: float = 1.0
     embed_query_ms: float = 0.0
     upload_s: float = 0.0
     upload_build_s: float = 0.0
@@ -437,15 +440,34 @@ def probe(index_dir: Path, queries: Path, terms: Path, threads: int) -> dict[str
         snap.store.search(row[None, :], SEARCH_K)
         times.append(time.perf_counter() - t)
     ms = np.asarray(times) * 1000
-    lex = []
-    for text, gloss in json.loads(terms.read_text()):
+    from index.lexical import LexicalIndex
+
+    def top(fld: str, toks: list[str]) -> np.ndarray:
+        sc = snap.lexical.scores(fld, dict.fromkeys(toks, 1.0))
+        if not sc.size:
+            return sc.astype(np.int64)
+        best = np.argpartition(-sc, min(SEARCH_K, sc.size) - 1)[:SEARCH_K]
+        return best[np.argsort(-sc[best], kind="stable")]
+
+    lex, tops = [], []
+    sentences = json.loads(terms.read_text())
+    for text, gloss in sentences:
         t = time.perf_counter()
-        for fld, toks in (("text", text), ("gloss", gloss)):
-            sc = snap.lexical.scores(fld, dict.fromkeys(toks, 1.0))
-            if sc.size:
-                np.argpartition(-sc, min(SEARCH_K, sc.size) - 1)[:SEARCH_K]
+        tops.append([top(fld, toks) for fld, toks in (("text", text), ("gloss", gloss))])
         lex.append(time.perf_counter() - t)
     lms = np.asarray(lex) * 1000
+    pruned_above = LexicalIndex.PRUNE_CHUNKS
+    LexicalIndex.PRUNE_CHUNKS = 1 << 62  # exact, for the recall of what was timed
+    found = []
+    for (text, gloss), got in zip(sentences, tops, strict=True):
+        for (fld, toks), g in zip((("text", text), ("gloss", gloss)), got, strict=True):
+            sc = snap.lexical.scores(fld, dict.fromkeys(toks, 1.0))
+            k = min(10, int((sc > 0).sum()))
+            if k:
+                # a chunk tied with the exact 10th counts (ties fall either way)
+                tenth = np.partition(-sc, k - 1)[k - 1]
+                found.append(float(np.mean(-sc[g[:k]] <= tenth)))
+    LexicalIndex.PRUNE_CHUNKS = pruned_above
     return {
         "startup_s": startup_s,
         "rss_gib": rss,
@@ -453,6 +475,7 @@ def probe(index_dir: Path, queries: Path, terms: Path, threads: int) -> dict[str
         "search_p95_ms": float(np.percentile(ms, 95)),
         "lexical_p50_ms": float(np.percentile(lms, 50)),
         "lexical_p95_ms": float(np.percentile(lms, 95)),
+        "lexical_recall_at_10": float(np.mean(found)) if found else 1.0,
     }
 
 
@@ -508,6 +531,7 @@ COLUMNS = [
     ("search p50 ms", "search_p50_ms", "{:.2f}"),
     ("search p95 ms", "search_p95_ms", "{:.2f}"),
     ("BM25 p95 ms", "lexical_p95_ms", "{:.2f}"),
+    ("BM25 recall@10", "lexical_recall_at_10", "{:.3f}"),
     ("upload s", "upload_s", "{:.2f}"),
     ("segments after", "segments_after_upload", "{}"),
     ("recall@10", "ann_recall_at_10", "{:.3f}"),

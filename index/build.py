@@ -43,13 +43,13 @@ from index.chunk import chunk_articles
 from index.embed import Embedder, segments
 from index.errors import IndexMismatchError, InputError, NotFoundError
 from index.extract import SUPPORTED_SUFFIXES, supported_list
-from index.lexical import chunk_tokens, gloss_tokens, save_lexical_parts
+from index.lexical import chunk_tokens, gloss_tokens, save_lexical_parts, sparse_documents
 from index.lexicon import Lexicon
 from index.normalize import detect_lang
 from index.parse import parse_document, read_document
 from index.segment import SegmentRef, manifest_segments
 from index.storage import TEMP_SUFFIX, write_atomic, writing
-from index.store import discard_saved, make_vector_store, vector_index
+from index.store import SPARSE_FIELDS, MilvusCollection, discard_saved, make_vector_store, vector_index
 from index.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -587,7 +587,9 @@ def _write_generation(
             # retrieval searches each part alone: the IVF's nprobe has to be right for those queries
             options.setdefault("parts", [w for _, w in parts])
         vs = make_vector_store(store, embedder.dim, staging / "vectors", options)
-        if ids:
+        if ids and isinstance(vs, MilvusCollection):
+            _add_milvus_rows(vs, staging / "chunks.sqlite", ids, vectors)
+        elif ids:
             vs.add(np.asarray(ids, dtype=np.int64), np.vstack(vectors))
         vs.save(staging / "vectors")
         save_lexical_parts(staging / "lexical", len(ids), _token_reader(staging / "chunks.sqlite"))
@@ -753,6 +755,46 @@ def _write_chunks(path: Path, docs: Mapping[str, _DocRows]) -> tuple[list[int], 
         finally:
             db.close()
     return ids, vectors, chinese
+
+
+def _add_milvus_rows(
+    vs: MilvusCollection, path: Path, ids: list[int], vectors: list[np.ndarray], batch: int = 2000
+) -> None:
+    """Each chunk into the Milvus collection with its row and both BM25 fields as sparse vectors
+    (IDF-free: the query carries it), so the collection alone can serve a search and a citation."""
+    db = sqlite3.connect(str(path))
+    try:
+        lengths = {"tokens": 0, "gloss": 0}
+        for tok, gl in db.execute("SELECT tokens, gloss FROM chunks"):
+            lengths["tokens"] += max(len(tok.split()), 1)
+            lengths["gloss"] += max(len(gl.split()), 1)
+        avg = {k: v / len(ids) for k, v in lengths.items()}
+        position = {cid: j for j, cid in enumerate(ids)}
+        cur = db.execute(
+            'SELECT id, doc, source, date, start, "end", text, tokens, gloss FROM chunks ORDER BY id'
+        )
+        while chunk_rows := cur.fetchmany(batch):
+            text_w = sparse_documents([r[7].split() for r in chunk_rows], avg["tokens"])
+            gloss_w = sparse_documents([r[8].split() for r in chunk_rows], avg["gloss"])
+            rows = [
+                {
+                    "doc": r[1],
+                    "source": r[2] or "",
+                    "date": r[3] or "",
+                    "start": r[4],
+                    "stop": r[5],
+                    "text": r[6],
+                    SPARSE_FIELDS["text"]: tw,
+                    SPARSE_FIELDS["gloss"]: gw,
+                }
+                for r, tw, gw in zip(chunk_rows, text_w, gloss_w, strict=True)
+            ]
+            at = [position[r[0]] for r in chunk_rows]
+            vs.add(
+                np.asarray([r[0] for r in chunk_rows], np.int64), np.vstack([vectors[j] for j in at]), rows
+            )
+    finally:
+        db.close()
 
 
 def _token_reader(path: Path) -> Callable[[int, int], tuple[list[list[str]], list[list[str]]]]:

@@ -33,7 +33,7 @@ from index.build import (
 )
 from index.catalog import Catalog
 from index.errors import NotFoundError
-from index.lexical import DocumentFrequencies, LexicalIndex, load_lexical
+from index.lexical import DocumentFrequencies, LexicalIndex, RemoteLexical, load_lexical
 from index.normalize import detect_lang
 from index.segment import SegmentedLexical, SegmentedStore, manifest_segments
 from index.storage import read_only_uri
@@ -265,7 +265,7 @@ class IndexSnapshot:
     manifest: dict
     chunks: Sequence[Chunk]  # position == id in the vector store and the lexical index
     store: VectorStore | SegmentedStore
-    lexical: LexicalIndex | SegmentedLexical
+    lexical: LexicalIndex | SegmentedLexical | RemoteLexical
     documents: LiveDocuments
     df_text: Mapping[
         str, int

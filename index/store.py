@@ -240,9 +240,27 @@ class FaissStore:
         """Nothing to release (the index is plain memory); present so callers can close any store."""
 
 
-class _MilvusCollection:
+# what a Milvus collection holds beside each chunk's vector, so that a deployment on a Milvus cluster
+# finds there everything retrieval and citations need: both BM25 fields as sparse vectors (see
+# ``index.lexical.sparse_documents``), the chunk's document, source, date, character offsets and
+# text (filters are Milvus expressions over these: ``milvus_filter``)
+SPARSE_FIELDS = {"text": "text_bm25", "gloss": "gloss_bm25"}
+ROW_FIELDS = ("doc", "source", "date", "start", "stop", "text")
+_VARCHAR = {"doc": 4096, "source": 1024, "date": 64, "text": 65535}
+# Milvus's most results of one search (its ``topk`` limit)
+MILVUS_MAX_K = 16384
+
+
+def _fit_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes (Milvus's VARCHAR measures bytes)."""
+    raw = text.encode("utf-8")
+    return text if len(raw) <= limit else raw[:limit].decode("utf-8", errors="ignore")
+
+
+class MilvusCollection:
     """What both Milvus stores do with their collection (``self.collection`` on ``self._client``):
-    one row per chunk id, searched by inner product."""
+    one row per chunk id, searched by inner product: the dense vector, or one of the two BM25 fields
+    (``search_sparse``), optionally restricted by a filter expression."""
 
     dim: int
     collection: str
@@ -254,23 +272,48 @@ class _MilvusCollection:
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+        for name in SPARSE_FIELDS.values():
+            schema.add_field(name, DataType.SPARSE_FLOAT_VECTOR)
+        for name in ROW_FIELDS:
+            if name in _VARCHAR:
+                schema.add_field(name, DataType.VARCHAR, max_length=_VARCHAR[name])
+            else:
+                schema.add_field(name, DataType.INT64)
         params = self._client.prepare_index_params()
         params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+        for name in SPARSE_FIELDS.values():
+            params.add_index(field_name=name, index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
         self._client.create_collection(self.collection, schema=schema, index_params=params)
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+    def add(
+        self, ids: np.ndarray, vectors: np.ndarray, rows: Sequence[Mapping[str, Any]] | None = None
+    ) -> None:
+        """Upsert vectors; ``rows`` (one per id) give each chunk's BM25 fields and its row
+        (``SPARSE_FIELDS`` and ``ROW_FIELDS`` keys): without them a chunk has empty ones."""
         ids, vecs = _ids(ids), _matrix(vectors, self.dim)
         _check_add(ids, vecs)
-        rows = [{"id": int(i), "vector": v.tolist()} for i, v in zip(ids, vecs, strict=True)]
-        for start in range(0, len(rows), 1000):
-            self._client.upsert(self.collection, rows[start : start + 1000])
+        if rows is not None and len(rows) != len(ids):
+            raise ValueError(f"{len(rows)} rows for {len(ids)} vectors")
+        empty: dict[str, Any] = {"doc": "", "source": "", "date": "", "start": 0, "stop": 0, "text": ""}
+        out = []
+        for j, (i, v) in enumerate(zip(ids, vecs, strict=True)):
+            extra = rows[j] if rows is not None else {}
+            row: dict[str, Any] = {"id": int(i), "vector": v.tolist()}
+            for name in SPARSE_FIELDS.values():
+                row[name] = extra.get(name) or {0: 1.0}  # never empty (see index.lexical.NO_TERMS)
+            for f in ROW_FIELDS:
+                value = extra.get(f, empty[f])
+                row[f] = _fit_bytes(value or "", _VARCHAR[f]) if f in _VARCHAR else int(value or 0)
+            out.append(row)
+        for start in range(0, len(out), 1000):
+            self._client.upsert(self.collection, out[start : start + 1000])
 
     def remove(self, ids: np.ndarray) -> None:
         ids = _ids(ids)
         if len(ids):
             self._client.delete(self.collection, ids=[int(i) for i in ids])
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, where: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         q = _matrix(queries, self.dim)
         scores, out_ids = _empty_result(len(q), max(k, 0))
         if k <= 0 or len(q) == 0 or len(self) == 0:
@@ -278,9 +321,11 @@ class _MilvusCollection:
         res = self._client.search(
             self.collection,
             data=[row.tolist() for row in q],
-            limit=k,
+            anns_field="vector",
+            limit=min(k, MILVUS_MAX_K),
             output_fields=["id"],
             search_params={"metric_type": "IP"},
+            filter=where or "",
         )
         for r, hits in enumerate(res):
             for c, hit in enumerate(list(hits)[:k]):
@@ -288,12 +333,74 @@ class _MilvusCollection:
                 scores[r, c] = float(hit["distance"])
         return scores, out_ids
 
+    def search_sparse(
+        self, field: str, query: Mapping[int, float], k: int, where: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best chunks by one BM25 field (``"text"`` or ``"gloss"``): ids and scores
+        (the inner products with ``query``, a vector of ``index.lexical.sparse_query``), best
+        first; only chunks sharing a term with the query."""
+        if field not in SPARSE_FIELDS:
+            raise ValueError(f"unknown BM25 field {field!r}; choose one of {sorted(SPARSE_FIELDS)}")
+        if not query or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        res = self._client.search(
+            self.collection,
+            data=[{int(t): float(w) for t, w in query.items()}],
+            anns_field=SPARSE_FIELDS[field],
+            limit=min(k, MILVUS_MAX_K),
+            output_fields=["id"],
+            search_params={"metric_type": "IP"},
+            filter=where or "",
+        )
+        hits = list(res[0]) if res else []
+        return (
+            np.fromiter((int(h["id"]) for h in hits), np.int64, len(hits)),
+            np.fromiter((float(h["distance"]) for h in hits), np.float32, len(hits)),
+        )
+
+    def rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The chunk rows stored with these ids (document, source, date, offsets, text): what a
+        citation needs, read from Milvus itself."""
+        if not len(ids):
+            return {}
+        res = self._client.query(
+            self.collection, ids=[int(i) for i in ids], output_fields=["id", *ROW_FIELDS]
+        )
+        return {int(r["id"]): {f: r[f] for f in ROW_FIELDS} for r in res}
+
+    def has_bm25(self) -> bool:
+        """Whether the collection has the BM25 fields (one built before them has only vectors)."""
+        fields = {f["name"] for f in self._client.describe_collection(self.collection)["fields"]}
+        return set(SPARSE_FIELDS.values()) <= fields
+
     def __len__(self) -> int:
         res = self._client.query(self.collection, filter="", output_fields=["count(*)"])
         return int(res[0]["count(*)"])
 
 
-class MilvusLiteStore(_MilvusCollection):
+def milvus_filter(
+    sources: Sequence[str] = (),
+    docs: Sequence[str] = (),
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> str:
+    """A Milvus boolean expression with ``rag.types.Filters``'s meaning: ``date`` strings compare as
+    ISO prefixes (a chunk's "2026-02-03 14:56" is within a ``date_to`` of "2026-02-03")."""
+    parts = []
+    if sources:
+        parts.append(f"source in {json.dumps(list(sources), ensure_ascii=False)}")
+    if docs:
+        parts.append(f"doc in {json.dumps(list(docs), ensure_ascii=False)}")
+    if date_from or date_to:
+        parts.append('date != ""')
+    if date_from:
+        parts.append(f"date >= {json.dumps(date_from[:10])}")
+    if date_to:
+        parts.append(f"date <= {json.dumps(date_to[:10] + '~')}")  # "~" sorts after " 14:56"
+    return " and ".join(parts)
+
+
+class MilvusLiteStore(MilvusCollection):
     """Milvus Lite (an embedded Milvus in one local file), metric IP over a FLAT index.
 
     Milvus Lite persists by itself into ``<directory>/milvus.db``, so the database always lives inside
@@ -416,7 +523,7 @@ class MilvusLiteStore(_MilvusCollection):
             self._tmp = None
 
 
-class MilvusServerStore(_MilvusCollection):
+class MilvusServerStore(MilvusCollection):
     """Vectors in a Milvus server (``RAG_MILVUS_URI``: Milvus Standalone or Distributed, or Milvus
     Lite's gRPC server), one collection per index generation, FLAT/IP like the local stores.
 

@@ -8,6 +8,7 @@ the reference under a lock, so reads keep being served while documents are added
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import threading
 import time
@@ -27,7 +28,8 @@ from index.build import (
 )
 from index.cache import EmbeddingCache
 from index.embed import Embedder, default_threads, make_embedder, query_parts
-from index.errors import InputError
+from index.errors import ConfigError, IndexMismatchError, InputError
+from index.lexical import RemoteLexical
 from index.lexicon import (
     NAMES_GLOSSARY,
     TERMS_GLOSSARY,
@@ -39,6 +41,7 @@ from index.lexicon import (
 )
 from index.segment import UnionIndex
 from index.snapshot import IndexSnapshot, load_snapshot
+from index.store import MilvusCollection
 from index.types import Chunk
 from rag.answer import AnswerParams, abstain, compose
 from rag.batch import Gated, PriorityGate, QueryBatcher
@@ -127,9 +130,27 @@ class Engine:
         self.embedder.close()
 
     def reload(self) -> None:
-        self._snapshot = load_snapshot(
-            self.settings.index_dir, self.embedder.model_id, self.embedder.dim, reuse=self._snapshot
-        )
+        self._snapshot = self._load(reuse=self._snapshot)
+
+    def _load(self, reuse: IndexSnapshot | None = None) -> IndexSnapshot:
+        snap = load_snapshot(self.settings.index_dir, self.embedder.model_id, self.embedder.dim, reuse=reuse)
+        backend = self.settings.lexical_backend
+        if backend == "local":
+            return snap
+        if backend != "milvus":
+            raise ConfigError(f"unknown lexical backend {backend!r}; choose one of local, milvus")
+        if not isinstance(snap.store, MilvusCollection):
+            raise ConfigError(
+                "RAG_LEXICAL_BACKEND=milvus searches BM25 in the Milvus collection: it needs "
+                "RAG_VECTOR_STORE=milvus (and an index built with it)"
+            )
+        if not snap.store.has_bm25():
+            raise IndexMismatchError(
+                f"the Milvus collection of {snap.generation} holds no BM25 fields (built before they "
+                "were added): rebuild it with `rag index --rebuild`"
+            )
+        assert not isinstance(snap.lexical, RemoteLexical)  # a loaded snapshot's own BM25
+        return dataclasses.replace(snap, lexical=RemoteLexical(snap.lexical, snap.store))
 
     @property
     def lexicon(self) -> Lexicon:
@@ -245,9 +266,7 @@ class Engine:
         old = self._snapshot
         # segments the new generation shares with the old one are not read again (an upload loads
         # only its own segment)
-        self._snapshot = load_snapshot(
-            self.settings.index_dir, self.embedder.model_id, self.embedder.dim, reuse=old
-        )
+        self._snapshot = self._load(reuse=old)
         if old is not None:
             # a no-op for FAISS; Milvus Lite must release its server for the old directory
             old.close(keep=self._snapshot)
@@ -281,6 +300,7 @@ class Engine:
             "model_id": self.embedder.model_id,
             "dim": self.embedder.dim,
             "vector_store": s.manifest.get("vector_store", "faiss"),
+            "lexical": "milvus" if isinstance(s.lexical, RemoteLexical) else "local",
             "generation": s.generation,
         }
 

@@ -27,8 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embed import Embedder, segment_queries
+from index.lexical import RemoteLexical
 from index.normalize import normalize
 from index.snapshot import IndexSnapshot
+from index.store import MilvusCollection, milvus_filter
 from index.types import Chunk
 from rag.query import Query
 from rag.types import Filters, Hit
@@ -69,14 +71,23 @@ class FusionWeights:
 
 
 def dense_scores(
-    snapshot: IndexSnapshot, qvec: np.ndarray, candidates: int, allowed: np.ndarray | None
+    snapshot: IndexSnapshot,
+    qvec: np.ndarray,
+    candidates: int,
+    allowed: np.ndarray | None,
+    where: str | None = None,
 ) -> dict[int, float]:
-    """Top candidates by cosine similarity from the vector store (all chunks when filtering)."""
+    """Top candidates by cosine similarity from the vector store (all chunks when filtering here;
+    ``where``: the filter as an expression the store applies, Milvus's)."""
     n = snapshot.size
     if n == 0:
         return {}
     k = n if allowed is not None else min(n, candidates)
-    scores, ids = snapshot.store.search(qvec.reshape(1, -1).astype(np.float32), k)
+    q = qvec.reshape(1, -1).astype(np.float32)
+    if where and isinstance(snapshot.store, MilvusCollection):
+        scores, ids = snapshot.store.search(q, k, where)
+    else:
+        scores, ids = snapshot.store.search(q, k)
     out: dict[int, float] = {}
     for s, i in zip(scores[0], ids[0], strict=True):
         if i < 0 or (allowed is not None and not allowed[i]):
@@ -122,19 +133,29 @@ def gather(
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
     allowed = None
+    where = None  # the filters as Milvus's expression, when both searches run in Milvus
+    remote = isinstance(snapshot.lexical, RemoteLexical) and isinstance(snapshot.store, MilvusCollection)
     if filters is not None and not filters.empty:
-        allowed = np.fromiter((filters.accepts(c) for c in snapshot.chunks), dtype=bool, count=snapshot.size)
+        if remote:
+            where = milvus_filter(filters.sources, filters.docs, filters.date_from, filters.date_to)
+        else:
+            allowed = np.fromiter(
+                (filters.accepts(c) for c in snapshot.chunks), dtype=bool, count=snapshot.size
+            )
     dense: dict[str, dict[int, float]] = {}
     lexical: dict[str, np.ndarray] = {}
     if mode in ("hybrid", "dense"):
         if qvec is None:
             qvec = embedder.encode_query([query.text])[0]
         for name, q in segment_queries(embedder, qvec).items():
-            dense[name] = dense_scores(snapshot, q, candidates, allowed)
+            dense[name] = dense_scores(snapshot, q, candidates, allowed, where)
     if mode in ("hybrid", "lexical"):
         for f, terms in (("text", query.text_terms), ("gloss", query.gloss_terms)):
             if terms:
-                sc = snapshot.lexical.scores(f, terms)
+                if isinstance(snapshot.lexical, RemoteLexical):
+                    sc = snapshot.lexical.scores(f, terms, where)
+                else:
+                    sc = snapshot.lexical.scores(f, terms)
                 lexical[f] = np.where(allowed, sc, 0.0) if allowed is not None else sc
     pool: set[int] = set()
     for d in dense.values():

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # with vector_store "milvus": a Milvus server (http://host:19530) holds the vectors, one
     # collection per index generation; unset, Milvus Lite in a file inside the index directory
     milvus_uri: str | None = None
+    # where BM25 is searched: "local" (the index directory's own, memory-mapped), or "milvus" (the
+    # sparse fields of the Milvus collection, with filters applied there; needs vector_store milvus)
+    lexical_backend: str = "local"  # local | milvus
     glossary: Path | None = Field(
         default=None, description="your own English<TAB>中文 names, added to the bundled glossary"
     )

@@ -145,7 +145,8 @@ def test_pruned_and_failed_generations_drop_their_collections(
     snap.close()
 
 
-def test_the_service_runs_on_the_server(tmp_path: Path, server: str, fake_embedder, shared_cache) -> None:  # type: ignore[no-untyped-def]
+def _engine_on(server: str, tmp_path: Path, fake_embedder, shared_cache, **settings: object):  # type: ignore[no-untyped-def]
+    """The service over ``DOCS`` with its vectors on the Milvus server."""
     from rag.engine import Engine
     from rag.settings import Settings
 
@@ -153,18 +154,46 @@ def test_the_service_runs_on_the_server(tmp_path: Path, server: str, fake_embedd
     corpus.mkdir()
     for src in DOCS:
         (corpus / src.doc).write_text(src.text, encoding="utf-8")
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        corpus=corpus,
-        cache=shared_cache,
-        vector_store="milvus",
-        milvus_uri=server,
+    return Engine.open(
+        Settings(
+            data_dir=tmp_path / "data",
+            corpus=corpus,
+            cache=shared_cache,
+            vector_store="milvus",
+            milvus_uri=server,
+            **settings,
+        ),
+        embedder=fake_embedder,
     )
-    eng = Engine.open(settings, embedder=fake_embedder)
+
+
+def test_the_service_runs_on_the_server(tmp_path: Path, server: str, fake_embedder, shared_cache) -> None:  # type: ignore[no-untyped-def]
+    eng = _engine_on(server, tmp_path, fake_embedder, shared_cache)
     try:
         assert eng.stats()["vector_store"] == "milvus"
         assert eng.search("Unit 5 sold optical modules", k=3)[0].chunk.doc == "n5.md"
         eng.add_document("up.md", "# Upload\n\nUnit 99 sold 693 optical modules in quarter 4.\n")
         assert eng.search("Unit 99 optical modules", k=3)[0].chunk.doc == "up.md"
+    finally:
+        eng.close()
+
+
+def test_bm25_and_filters_run_on_the_server(tmp_path: Path, server: str, fake_embedder, shared_cache) -> None:  # type: ignore[no-untyped-def]
+    from index.lexical import RemoteLexical
+    from rag.types import Filters
+
+    eng = _engine_on(server, tmp_path, fake_embedder, shared_cache, lexical_backend="milvus")
+    try:
+        snap = eng.snapshot
+        assert isinstance(snap.lexical, RemoteLexical)
+        terms = {"optical": 1.0, "modules": 1.0, "7": 1.0}
+        assert np.allclose(
+            snap.lexical.scores("text", terms), snap.lexical._local.scores("text", terms), rtol=1e-4
+        )
+        assert eng.search("Unit 7 sold optical modules", k=3)[0].chunk.doc == "n7.md"
+        only = eng.search("optical modules", k=5, filters=Filters(docs=("n3.md",)))
+        assert only and {h.chunk.doc for h in only} == {"n3.md"}
+        rows = snap.store.rows(list(range(snap.size))).values()
+        assert any(r["doc"] == "n3.md" and r["text"] == only[0].chunk.text for r in rows)
     finally:
         eng.close()
