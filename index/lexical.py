@@ -239,7 +239,8 @@ def sparse_documents(token_lists: Sequence[Sequence[str]], avgdl: float) -> list
         norm = K1 * ((1 - B) + B * max(len(toks), 1) / avgdl)
         weights: dict[int, float] = {}
         for t, tf in Counter(toks).items():
-            weights[term_key(t)] = weights.get(term_key(t), 0.0) + tf / (tf + norm)
+            key = term_key(t)
+            weights[key] = weights.get(key, 0.0) + tf / (tf + norm)
         out.append(weights or {NO_TERMS: 1.0})
     return out
 

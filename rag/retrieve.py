@@ -132,13 +132,14 @@ def gather(
     """Run the retrievers of ``mode``; the candidates are the union of each one's top ``candidates``."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
-    allowed = None
-    where = None  # the filters as Milvus's expression, when both searches run in Milvus
-    remote = isinstance(snapshot.lexical, RemoteLexical) and isinstance(snapshot.store, MilvusCollection)
+    allowed = None  # per chunk, whether the filters accept it (for the searches run here)
+    where = None  # the filters as Milvus's expression (for the searches run in Milvus)
+    in_milvus = isinstance(snapshot.store, MilvusCollection)
+    remote = isinstance(snapshot.lexical, RemoteLexical)
     if filters is not None and not filters.empty:
-        if remote:
+        if in_milvus:
             where = milvus_filter(filters.sources, filters.docs, filters.date_from, filters.date_to)
-        else:
+        if not (in_milvus and remote):
             allowed = np.fromiter(
                 (filters.accepts(c) for c in snapshot.chunks), dtype=bool, count=snapshot.size
             )
@@ -148,14 +149,12 @@ def gather(
         if qvec is None:
             qvec = embedder.encode_query([query.text])[0]
         for name, q in segment_queries(embedder, qvec).items():
-            dense[name] = dense_scores(snapshot, q, candidates, allowed, where)
+            dense[name] = dense_scores(snapshot, q, candidates, None if where else allowed, where)
     if mode in ("hybrid", "lexical"):
         for f, terms in (("text", query.text_terms), ("gloss", query.gloss_terms)):
             if terms:
-                if isinstance(snapshot.lexical, RemoteLexical):
-                    sc = snapshot.lexical.scores(f, terms, where)
-                else:
-                    sc = snapshot.lexical.scores(f, terms)
+                lex = snapshot.lexical
+                sc = lex.scores(f, terms, where) if isinstance(lex, RemoteLexical) else lex.scores(f, terms)
                 lexical[f] = np.where(allowed, sc, 0.0) if allowed is not None else sc
     pool: set[int] = set()
     for d in dense.values():

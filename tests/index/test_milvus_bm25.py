@@ -109,6 +109,28 @@ def test_the_engine_searches_bm25_in_milvus(tmp_path: Path, fake_embedder, share
         eng.snapshot.close()
 
 
+def test_filters_reach_milvus_with_the_local_bm25(tmp_path: Path, fake_embedder, shared_cache) -> None:  # type: ignore[no-untyped-def]
+    """Vectors in Milvus, BM25 here: the vector search is filtered in Milvus (asking Milvus for
+    every vector and filtering here would stop at its result limit), BM25 here."""
+    from rag.engine import Engine
+    from rag.settings import Settings
+    from rag.types import Filters
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for src in DOCS:
+        (corpus / src.doc).write_text(src.text, encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache, vector_store="milvus")
+    eng = Engine.open(settings, embedder=fake_embedder)
+    try:
+        for mode in ("dense", "lexical", "hybrid"):
+            got = eng.search("optical modules", k=5, mode=mode, filters=Filters(date_from="2026-01-16"))
+            assert got and {h.chunk.doc for h in got} <= {"n6.md", "n7.md"}, mode
+    finally:
+        eng.close()
+        eng.snapshot.close()
+
+
 def test_milvus_bm25_needs_the_milvus_store(tmp_path: Path, fake_embedder, shared_cache) -> None:  # type: ignore[no-untyped-def]
     from rag.engine import Engine
     from rag.settings import Settings
