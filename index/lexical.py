@@ -149,8 +149,6 @@ class RemoteLexical:
     candidate). The IDF the query vector carries comes from the local index's document frequencies.
     ``where``: a Milvus filter expression (``index.store.milvus_filter``), applied in Milvus."""
 
-    pushes_filters = True
-
     def __init__(self, local: LexicalIndex | ShardedLexical, remote: SparseSearch, k: int = 1000) -> None:
         self._local = local
         self._remote = remote

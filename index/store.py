@@ -34,6 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from index.errors import ConfigError, IndexMismatchError, NotFoundError
+from index.lexical import NO_TERMS
 from index.storage import write_atomic, writing
 
 PAD_SCORE = float(-np.finfo(np.float32).max)  # what faiss itself reports for missing neighbours
@@ -300,7 +301,7 @@ class MilvusCollection:
             extra = rows[j] if rows is not None else {}
             row: dict[str, Any] = {"id": int(i), "vector": v.tolist()}
             for name in SPARSE_FIELDS.values():
-                row[name] = extra.get(name) or {0: 1.0}  # never empty (see index.lexical.NO_TERMS)
+                row[name] = extra.get(name) or {NO_TERMS: 1.0}  # a sparse vector is never empty
             for f in ROW_FIELDS:
                 value = extra.get(f, empty[f])
                 row[f] = _fit_bytes(value or "", _VARCHAR[f]) if f in _VARCHAR else int(value or 0)
