@@ -18,7 +18,15 @@ from index.lexical import gloss_tokens
 from index.lexicon import Lexicon, english_stems
 from index.normalize import detect_lang, is_traditional, normalize, tokenize
 from index.types import Chunk
-from rag.lead import Figure, asked_figure, conjunct_lead, figures, lead_line, to_traditional
+from rag.lead import (
+    Figure,
+    asked_figure,
+    asked_years,
+    conjunct_lead,
+    figures,
+    lead_line,
+    to_traditional,
+)
 from rag.query import DECADE, Query
 from rag.types import Answer, Citation, Hit
 
@@ -707,6 +715,16 @@ def sentence_models(p: AnswerParams, cross: bool) -> set[str] | None:
     return {n.removeprefix("sentence_") for n, _ in weights if n.startswith("sentence_")}
 
 
+def _rival_ratio(best: Sentence, answers: list[Sentence]) -> float:
+    """How the constrained evidence scores against the best sentence in its own language. Scores do
+    not compare across languages: a Chinese question reaches an English sentence through dictionary
+    glosses, which read 导致 ("to lead to") into "ordered him to lead", so an English sentence about
+    another subject can outscore the Chinese one that answers."""
+    lang = detect_lang(best.chunk.text)
+    rival = next((s for s in answers if detect_lang(s.chunk.text) == lang), best)
+    return best.score / rival.score if rival.score > 0 else 1.0
+
+
 def is_cross(query: Query, sentence: Sentence) -> bool:
     """Whether a quote is in the other language than the question."""
     return detect_lang(sentence.chunk.text) != query.lang
@@ -815,7 +833,7 @@ def compose(
     # miss most transliterated names (亨利三世, 弗雷斯诺), so the fitted model weighs the shortfall
     # (``constraint_ratio``) with the rest. Checked before the sentence is embedded: a refusal by
     # rule costs no model call.
-    short = features["constraint_ratio"] < p.constrained_ratio
+    short = _rival_ratio(best, answers) < p.constrained_ratio
     if short and not (cross and query.lang == "zh"):
         return abstain(query.text, hits)
     if similarity is not None:
@@ -908,6 +926,7 @@ def _part_leads(
         return None
     leads: list[str] = []
     carried: str | None = None
+    years = asked_years(question)  # a part is asked for the whole question's time
     for piece in _PART_BREAK.split(question):
         keys = {t for t in set(tokenize(piece)) | set(english_stems(piece)) if t in weights}
         if not keys:
@@ -936,7 +955,9 @@ def _part_leads(
             if cover is not None:
                 focus = partial(_clause_cover, cover, keys)
                 subject = partial(_clause_cover, cover, set(weights))
-            line = lead_line(piece, script, best.text, citations[-neg_n - 1].n, quote.text, focus, subject)
+            line = lead_line(
+                piece, script, best.text, citations[-neg_n - 1].n, quote.text, focus, subject, years
+            )
         if line is None and asked_figure(piece) is not None:
             # a later part's figure alone would read as the answer to this one: the lead answers
             # the parts in order, up to the first it cannot

@@ -11,7 +11,7 @@ sentences). Otherwise there is no lead line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from rag.figures import unsupported_figures
@@ -419,12 +419,44 @@ def clauses(text: str) -> list[str]:
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*|(?<=\.)\s+(?=[A-Z])|\n")
 
 
+# the year a figure is stated for: written just before it in Chinese ("2029年的1.38万亿元"), just
+# after it in English ("$1.38 trillion in 2029")
+_YEAR_BEFORE = re.compile(
+    r"((?:19|20)\d{2})\s*年(?:底|末|初|中|全年)?\s*(?:的|时|時|将|將|达到|達到|达|達|为|為|约|約|或|预计|預計)?\s*$"
+)
+_YEAR_AFTER = re.compile(r"\s*(?:in|by|for|during|as of)\s+(?:FY\s?)?((?:19|20)\d{2})(?!\d)", re.IGNORECASE)
+
+
+def asked_years(question: str) -> set[str]:
+    """The years a question names ("by 2029"): a figure stated for one of them answers it."""
+    return set(_YEARISH.findall(question))
+
+
+def _year_of(clause: str, fig: Figure) -> str | None:
+    at = clause.find(fig.text)
+    if at < 0:
+        return None
+    m = _YEAR_BEFORE.search(clause[:at]) or _YEAR_AFTER.match(clause[at + len(fig.text) :])
+    return m.group(1) if m else None
+
+
+def _for_years(found: dict[str, Figure], clause: str, years: Collection[str]) -> dict[str, Figure]:
+    """Of a clause's figures, the one stated for the year the question asks about, when the others
+    are stated for other years ("将从2025年的3106亿元增长至2029年的1.38万亿元" asked "by 2029"): a
+    forecast's span gives each end its own year. All of them otherwise."""
+    if len(found) < 2 or not years:
+        return found
+    anchored = {k: f for k, f in found.items() if _year_of(clause, f) in years}
+    return anchored if len(anchored) == 1 else found
+
+
 def _focused(
     quote: str,
     kind: str,
     given: set[str],
     focus: Callable[[str], float],
     subject: Callable[[str], float] | None = None,
+    years: Collection[str] = (),
 ) -> tuple[tuple[float, float], Figure] | None:
     """Of several figures of the ``kind`` asked, the one whose clause says most of what the question
     asks ("营收598.9亿美元,净利润227.7亿美元" for "net income": the second): the clause scoring most by
@@ -433,7 +465,8 @@ def _focused(
     Clauses that say as much are told apart by their sentence's score by ``subject`` (the whole
     question): "优惠价格为2199元" belongs to the sentence about the product asked about, the same
     words about another product's price to another sentence. With the figure, its score (to weigh
-    one quote's choice against another's)."""
+    one quote's choice against another's). ``years``: the years the question asks about (see
+    ``_for_years``)."""
     scored: list[tuple[tuple[float, float], set[str], Figure]] = []
     for sentence in _SENTENCE_END.split(quote):
         about = subject(sentence) if subject is not None and sentence.strip() else 0.0
@@ -443,6 +476,7 @@ def _focused(
                 for f in figures(clause) + (periods(clause) if kind == "period" else [])
                 if f.kind == kind and f.rendered["en"] not in given
             }
+            found = _for_years(found, clause, years)
             if found:
                 scored.append(((focus(clause), about), set(found), next(iter(found.values()))))
     if not scored:
@@ -500,6 +534,7 @@ def conjunct_lead(
     if not parts or whole is None:
         return None
     given = {f.rendered["en"] for f in figures(question) + periods(question)}
+    years = asked_years(question)
     subject = focus_of(question)
     leads: list[str] = []
     seen: set[str] = set()
@@ -510,7 +545,7 @@ def conjunct_lead(
             (score, n, fig)
             for n, text in quotes
             for k in ({"amount": ["money", "percent"]}.get(kind, [kind]))
-            if (found := _focused(text, k, given, focus, subject)) is not None
+            if (found := _focused(text, k, given, focus, subject, years)) is not None
             for score, fig in [found]
         ]
         if not picks:
@@ -534,6 +569,7 @@ def lead_line(
     context: str = "",
     focus: Callable[[str], float] | None = None,
     subject: Callable[[str], float] | None = None,
+    years: Collection[str] | None = None,
 ) -> str | None:
     """The figure the question asks for, in the question's ``script`` ("en", else Chinese), cited ``[n]``;
     None when the quote does not state exactly one such figure (other than one the question gives)
@@ -542,7 +578,8 @@ def lead_line(
     (a date must be the only one there). ``focus``: how much of what the question asks a clause
     says (its words, in either language); ``subject``: the same for the whole question, when this
     one is a part of it. When ``quote`` states several figures, the choice is made among the
-    clauses of the whole ``context``: the right one may be in a sentence beside it."""
+    clauses of the whole ``context``: the right one may be in a sentence beside it. ``years``: the
+    years asked about, when ``question`` is a part of a question that names them (else its own)."""
     kind = asked_figure(question)
     if kind is None:
         return None
@@ -555,13 +592,16 @@ def lead_line(
         tries.append("percent")  # how much a figure changed may be a share of it
     stated = figures(quote) + (periods(quote) if kind == "period" else [])
     given = {f.rendered["en"] for f in figures(question) + periods(question)}
+    wanted = asked_years(question) if years is None else set(years)
     fig = None
     for k in tries:
         found = {f.rendered["en"]: f for f in stated if f.kind == k and f.rendered["en"] not in given}
         if len(found) > 1:
             # which one: the one whose clause alone says what the question asks, else never a guess
             picked = (
-                _focused(context or quote, k, given, focus, subject or focus) if focus is not None else None
+                _focused(context or quote, k, given, focus, subject or focus, wanted)
+                if focus is not None
+                else None
             )
             if picked is None:
                 return None

@@ -299,6 +299,22 @@ def test_answers_across_languages_are_judged_by_their_own_model() -> None:
     assert confidence(f, replace(p, cross_confidence_weights=()), cross=True) is None
 
 
+def test_the_constrained_evidence_is_weighed_against_the_best_sentence_in_its_own_language() -> None:
+    from rag.answer import _rival_ratio
+
+    # a Chinese question reaches English text through glosses ("导致" -> "lead"): an English sentence
+    # about another subject may outscore the Chinese one that answers, and is not its rival
+    en = Chunk("e.txt", 0, "t", None, None, "", 0, 45, "Dinwiddie ordered him to lead a larger force.")
+    zh = Chunk("z.txt", 0, "t", None, None, "", 0, 12, "路德的赞美诗受到了民歌的启发。")
+    zh2 = Chunk("y.txt", 0, "t", None, None, "", 0, 8, "路德的著作广为流传。")
+    other = Sentence(en, 1, 0, 45, en.text, 0.4, 0.4)
+    best = Sentence(zh, 2, 0, 12, zh.text, 0.3, 0.3)
+    assert _rival_ratio(best, [other, best]) == 1.0
+    # in its own language, a stronger sentence it must stand against is still there
+    rival = Sentence(zh2, 3, 0, 8, zh2.text, 0.5, 0.5)
+    assert abs(_rival_ratio(best, [other, rival, best]) - 0.6) < 1e-9
+
+
 def test_each_part_of_a_two_part_question_gets_its_quote(
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
 ) -> None:

@@ -161,6 +161,23 @@ def test_of_several_figures_the_lead_takes_the_one_whose_clause_says_what_is_ask
     assert lead_line("谷歌云的利润率是多少?", "zh", spans, 1, focus=_words("谷歌云", "利润率")) is None
 
 
+def test_of_a_forecasts_two_ends_the_lead_takes_the_one_for_the_year_asked() -> None:
+    quote = "中国AI推理芯片市场规模将从2025年的3106亿元增长至2029年的1.38万亿元,复合增速为45%"
+    focus = _words("市场规模")
+    assert lead_line("How big will the market be by 2029?", "en", quote, 1, focus=focus) == (
+        "RMB 1.38 trillion [1]"
+    )
+    assert lead_line("2025年市场规模是多少?", "zh", quote, 1, focus=focus) == "3106亿元 [1]"
+    # no year asked, or both ends asked: never a guess
+    assert lead_line("How big will the market be?", "en", quote, 1, focus=focus) is None
+    assert lead_line("How big was it in 2025 and in 2029?", "en", quote, 1, focus=focus) is None
+    # English writes the year after the figure; a part of a question is asked for the whole one's years
+    en = "Sales will rise from $12 billion in 2025 to $30 billion in 2030"
+    assert lead_line("What sales are expected?", "en", en, 1, focus=_words("Sales"), years={"2030"}) == (
+        "US$30 billion [1]"
+    )
+
+
 def test_clauses_saying_as_much_are_told_apart_by_their_sentences_subject() -> None:
     context = (
         "小度眼镜正式开售,售价2299元,优惠价格为2199元。夸克眼镜于12月发货,售价为4699元,优惠价格为3329元。"
