@@ -295,6 +295,10 @@ class Lexicon:
             combos = [c + r for c in combos for r in rs][:limit]
         return tuple(combos)
 
+    def in_glossary(self, stems: list[str]) -> bool:
+        """Whether a glossary gives these English words their Chinese form (a name it knows)."""
+        return " ".join(stems) in self._glossary
+
     def has_phrase(self, stems: list[str]) -> bool:
         key = " ".join(stems)
         return key in self._translate or key in self._glossary

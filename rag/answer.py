@@ -333,9 +333,20 @@ def score_sentences(
     cover = sentence_cover(query, wt, wg, lexicon)
     with_names = _with_names(query)
     out: list[Sentence] = []
+    # the source the question quotes is the passage's to meet, not the sentence's (``attribution_terms``)
+    attributed = query.attribution and any(t in query.attribution for t in (*wg, *wt))
     for hit in hits[: params.evidence_chunks]:
         c = hit.chunk
         text = doc_text[c.doc]
+        in_passage = (
+            {
+                t: w
+                for t, w in cover(c.context + "\n" + c.text).items()
+                if t.removeprefix("zh:") in query.attribution
+            }
+            if attributed
+            else {}
+        )
         ctx_tokens = set(tokenize(c.context))
         ctx_gloss = (
             with_names(set(gloss_tokens(c.context, lexicon)), c.context) if (wg and lexicon) else set()
@@ -344,7 +355,7 @@ def score_sentences(
             st = text[s:e]
             if _is_heading(st, c):
                 continue  # the title or byline line: the answer is attributed to its outlet anyway
-            covered = cover(st)
+            covered = cover(st) | in_passage
             if wg and lexicon is not None:
                 covered |= {t: 0.5 * w for t, w in wg.items() if t in ctx_gloss and t not in covered}
             elif wg or not (query.glosses and detect_lang(st) == "en"):

@@ -388,7 +388,7 @@ def asked_figure(question: str) -> str | None:
     return None
 
 
-_TO_TRADITIONAL = str.maketrans({"亿": "億", "万": "萬", "欧": "歐", "镑": "鎊"})
+_TO_TRADITIONAL = str.maketrans({"亿": "億", "万": "萬", "欧": "歐", "镑": "鎊", "过": "過", "约": "約"})
 
 
 def to_traditional(text: str) -> str:
@@ -553,12 +553,51 @@ def conjunct_lead(
         score, n, fig = max(picks, key=lambda x: (x[0], -x[1]))
         if any(s >= score and f.rendered["en"] != fig.rendered["en"] for s, _, f in picks):
             return None
-        text = fig.rendered["en" if script == "en" else "zh"]
+        text = qualified(fig, next(t for m, t in quotes if m == n), script)
         if fig.rendered["en"] in seen or unsupported_figures(text, [t for m, t in quotes if m == n]):
             return None
         seen.add(fig.rendered["en"])
         leads.append(f"{part}: {text} [{n}]" if script == "en" else f"{part}：{text} [{n}]")
     return "; ".join(leads)
+
+
+# a figure's qualifier ("超过50亿元", "about $5 billion", "1000亿元左右"): a lead without it would
+# state more than its quote does. Each class with its English and Chinese words.
+_QUALIFIERS = (
+    (
+        "over",
+        "超过",
+        r"超过|超過|逾|多于|多於|高于|高於|\bmore than|\bover|\babove|\bin excess of",
+        r"以上",
+    ),
+    ("at least", "至少", r"至少|不少于|不少於|不低于|不低於|\bat least", ""),
+    ("about", "约", r"大约|大約|大概|约|約|\babout|\baround|\broughly|\bapproximately|\bsome", r"左右|上下"),
+    ("nearly", "近", r"将近|將近|接近|逼近|近|\bnearly|\balmost|\bclose to", ""),
+    ("less than", "不到", r"不到|不足|少于|少於|低于|低於|\bless than|\bunder|\bbelow", r"以下|以内|以內"),
+    ("up to", "最多", r"最多|最高|\bup to", ""),
+)
+_QUALIFIER_BEFORE = [
+    (en, zh, re.compile(rf"(?:{before})\s*(?:了|为|為|是|达|達|的)?\s*$", re.IGNORECASE))
+    for en, zh, before, _ in _QUALIFIERS
+]
+_QUALIFIER_AFTER = [(en, zh, re.compile(rf"^\s*(?:{after})")) for en, zh, _, after in _QUALIFIERS if after]
+
+
+def qualified(fig: Figure, quote: str, script: str) -> str:
+    """A figure rendered with the qualifier its quote gives it ("over RMB 5 billion" for
+    超过50亿元人民币): the quote's first writing of it decides."""
+    text = fig.rendered["en" if script == "en" else "zh"]
+    at = quote.find(fig.text)
+    if at < 0:
+        return text
+    before, after = quote[max(0, at - 16) : at], quote[at + len(fig.text) : at + len(fig.text) + 4]
+    for en, zh, rx in _QUALIFIER_BEFORE:
+        if rx.search(before):
+            return f"{en} {text}" if script == "en" else f"{zh}{text}"
+    for en, zh, rx in _QUALIFIER_AFTER:
+        if rx.match(after):
+            return f"{en} {text}" if script == "en" else f"{zh}{text}"
+    return text
 
 
 def lead_line(
@@ -614,7 +653,7 @@ def lead_line(
         return None
     if fig.kind == "percent" and _OTHER_SHARE.search(context or quote):
         return None
-    text = fig.rendered["en" if script == "en" else "zh"]
+    text = qualified(fig, context or quote, script)
     if unsupported_figures(text, [context or quote]):
         return None
     return f"{text} [{n}]"

@@ -123,6 +123,9 @@ class Query:
     acronyms: list[str] = field(default_factory=list)  # names typed in capitals ("CPM"), normalised
     glosses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Chinese word -> English stems
     multipart: bool = False  # asks for more than one thing (see ``is_multipart``)
+    # the terms of whom it quotes ("according to 36Kr's profile of Yin Qi", "据路透社报道"): see
+    # ``attribution_terms``
+    attribution: frozenset[str] = frozenset()
 
     def forms(self, entity: str) -> tuple[str, ...]:
         """How the corpus may write an entity: as typed, without the kind of place or body it names
@@ -136,6 +139,32 @@ class Query:
             *self.name_translations.get(entity, ()),
         )
         return tuple(dict.fromkeys(found))
+
+
+# whom a question quotes: "..., according to 36Kr's profile of Yin Qi?", "据36氪报道,…"
+_ATTRIBUTION = re.compile(
+    r"\baccording to\s+([^,?;]+)|(?:据|據|根据|根據)\s*([^,，?？;；。]{2,24}?)\s*"
+    r"(?:的)?(?:报道|報道|报告|報告|分析|文章|披露|消息|介绍|介紹|称|稱)",
+    re.IGNORECASE,
+)
+
+
+def attribution_terms(q: Query) -> frozenset[str]:
+    """The terms of the source a question attributes its answer to: what the passage must be (its
+    header, its article), not what the answering sentence must say. The sentence "阶跃星辰获得超过50亿元
+    人民币的新一轮融资" answers "How much did StepFun raise, according to 36Kr's profile of Yin Qi?"
+    although 36氪 and 印奇 are in its article's header and its paragraph, not in it. Data a question
+    cites ("根据2015年的资料统计") is what it asks about, not a source."""
+    out: set[str] = set()
+    for m in _ATTRIBUTION.finditer(q.text):
+        phrase = m.group(1) or m.group(2)
+        # a year or a figure in it is the question's to pin down ("根据2015年的报告"), not the source's
+        out.update(t for t in (*tokenize(phrase), *english_stems(phrase)) if not t.replace(".", "").isdigit())
+        low = normalize(phrase)
+        for n in q.names:
+            if n in low:
+                out.update(t for f in q.forms(n)[1:] for t in tokenize(f))
+    return frozenset(out)
 
 
 # what a Chinese name says its bearer is, after the name itself
@@ -251,7 +280,10 @@ def analyze(
     if sound_index and lang == "en":
         # a foreign name a Chinese text writes by sound (Twigg -> 特威格): a looser match than pinyin,
         # so it weighs less in retrieval, but the name is not unknown to the corpus
+        # (not a name a glossary writes: StepFun is 阶跃星辰, not 斯蒂芬 "Stephen")
         for key in [n for n in q.names if " " not in n and n not in q.name_words and not n.isdigit()]:
+            if lexicon is not None and lexicon.in_glossary(english_stems(key)):
+                continue
             words = sound_matches(key, sound_index)
             if words:
                 q.name_words[key] = words
@@ -295,4 +327,5 @@ def analyze(
                         q.glosses[t] = (*q.glosses.get(t, ()), *sounds)
                     for st in sounds:
                         q.gloss_terms[st] = max(q.gloss_terms.get(st, 0.0), sound_weight)
+    q.attribution = attribution_terms(q)
     return q

@@ -128,6 +128,46 @@ def test_english_name_inside_a_chinese_word_satisfies_the_entity_check(
     assert eng.ask("What caused the Singapore market to pull back on October 8?").abstained
 
 
+def test_the_source_a_question_quotes_is_met_by_the_passage_not_the_sentence(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    from rag.answer import score_sentences
+    from rag.query import analyze, attribution_terms
+
+    # Caixin (财新) is the article's outlet: the sentence stating the figure is credited with it as
+    # fully as the one that happens to write it
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "profile.txt").write_text(
+        "阶跃星辰的路径\n财新· 2026-01-27 08:25\n"
+        "财新专访阶跃星辰董事长:阶跃星辰选择软硬结合路径。阶跃星辰获得超过50亿元人民币的新一轮融资。\n"
+        "斯蒂芬在信中写道:市场正在回暖。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache)
+    eng = Engine.open(settings, embedder=fake_embedder)
+    question = "How much did StepFun raise, according to Caixin?"
+    ans = eng.ask(question)
+    assert not ans.abstained and ans.lead == "over RMB 5 billion [1]"
+    q, snap = eng.analyze(question), eng.snapshot
+    texts = {h.chunk.doc: snap.documents[h.chunk.doc].text for h in ans.hits}
+    ranked = score_sentences(q, ans.hits, texts, eng.lexicon, snap, eng.answer_params)
+    by_text = {r.text: r.covered for r in ranked}
+    figure = by_text["阶跃星辰获得超过50亿元人民币的新一轮融资。"]
+    naming = by_text["财新专访阶跃星辰董事长:阶跃星辰选择软硬结合路径。"]
+    assert figure["caixin"] == naming["caixin"] > 0
+    # the glossary writes StepFun 阶跃星辰: 斯蒂芬 ("Stephen") only sounds like it
+    assert "斯蒂芬" not in q.forms("stepfun") and "阶跃星辰" in q.forms("stepfun")
+    assert attribution_terms(q) >= {"caixin", "财新"} and "stepfun" not in attribution_terms(q)
+    assert {"36kr", "profil", "yin", "qi"} <= attribution_terms(
+        analyze("How much did StepFun raise, according to 36Kr's profile of Yin Qi?", None)
+    )
+    assert attribution_terms(analyze("据路透社报道,Meta的资本开支是多少?", None)) >= {"路透社"}
+    assert attribution_terms(analyze("What is Meta's capex guidance?", None)) == frozenset()
+    assert attribution_terms(analyze("根據2015年的資料統計，香港的女性有多少人?", None)) == frozenset()
+    assert "2015" not in attribution_terms(analyze("据路透社2015年的报道,Meta的营收是多少?", None))
+
+
 def test_acronym_the_corpus_never_writes_abstains(engine: Engine) -> None:
     # CPM is neither written nor translated anywhere in the corpus: the capex passage is no answer
     assert engine.ask("What CPM will Meta charge in 2026?").abstained

@@ -178,6 +178,34 @@ def test_of_a_forecasts_two_ends_the_lead_takes_the_one_for_the_year_asked() -> 
     )
 
 
+@pytest.mark.parametrize(
+    ("question", "script", "quote", "lead"),
+    [
+        (
+            "How much did StepFun raise?",
+            "en",
+            "阶跃星辰获得超过50亿元人民币的新一轮融资",
+            "over RMB 5 billion [1]",
+        ),
+        ("阶跃星辰融资多少?", "zh", "阶跃星辰获得超过50亿元人民币的新一轮融资", "超过50亿元 [1]"),
+        ("阶跃星辰融资多少?", "zh-Hant", "階躍星辰獲得超過50億元人民幣的新一輪融資", "超過50億元 [1]"),
+        ("How much went to AI chips?", "en", "其中将近1000亿元投入AI芯片", "nearly RMB 100 billion [1]"),
+        ("How much was capex?", "en", "资本开支1600亿元左右", "about RMB 160 billion [1]"),
+        ("How much was capex?", "en", "Capex was about $115 billion", "about US$115 billion [1]"),
+        ("What was the growth rate?", "en", "同比增长超过30%", "over 30% [1]"),
+        # a word before the figure that bounds nothing: none
+        ("How much was capex?", "en", "近5年资本开支为1600亿元", "RMB 160 billion [1]"),
+    ],
+)
+def test_a_lead_keeps_the_qualifier_its_quote_gives_the_figure(
+    question: str, script: str, quote: str, lead: str
+) -> None:
+    from rag.lead import to_traditional
+
+    line = lead_line(question, "zh" if script == "zh-Hant" else script, quote, 1)
+    assert (to_traditional(line) if script == "zh-Hant" and line else line) == lead
+
+
 def test_clauses_saying_as_much_are_told_apart_by_their_sentences_subject() -> None:
     context = (
         "小度眼镜正式开售,售价2299元,优惠价格为2199元。夸克眼镜于12月发货,售价为4699元,优惠价格为3329元。"
