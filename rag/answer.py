@@ -22,9 +22,12 @@ from rag.lead import (
     Figure,
     asked_figure,
     asked_years,
+    asks_when,
     conjunct_lead,
     figures,
     lead_line,
+    listed_lead,
+    revision_lead,
     to_traditional,
 )
 from rag.query import DECADE, Query
@@ -67,6 +70,7 @@ _HOW = re.compile(r"\bhow\s+([a-z]+)", re.IGNORECASE)  # "how fast": the adjecti
 # the evidence need only be about X; a date need not be in the quoted sentence either
 _ASKS_SOURCE = re.compile(
     r"(?:哪|什么|什麼)(?:一)?(?:家|个|個|份)?(?:媒体|媒體|网站|網站|报纸|報紙|杂志|雜誌|刊物)|"
+    r"(?:报道|報道|报导|報導|文章|消息|新闻|新聞|报告|報告|那篇|这篇|這篇)[^?？。]{0,12}?"
     r"(?:来自|來自|出自|刊登|发表|發表|发布|發布)(?:于|於|在)?(?:哪|什么|什麼|何)|"
     r"\b(?:which|what) (?:outlet|publication|media outlet|newspaper|magazine|website|news site)\b|"
     r"\bwho (?:published|ran|reported)\b|\bwhen was (?:it|the (?:article|piece|report|story)) published\b",
@@ -882,11 +886,53 @@ def compose(
         keys = set(tokenize(words)) | set(english_stems(words))
         return partial(_clause_cover, cover, keys)
 
-    lead = conjunct_lead(query.text, script, [(c.n, c.quote) for c in citations], focus_of)
-    if lead is None and query.multipart:
-        lead = _part_leads(query.text, wg or wt, script, chosen, ranked, citations, cover)
-    elif lead is None and best.text in citations[0].quote:
-        lead = lead_line(query.text, script, best.text, 1, citations[0].quote, focus_of(query.text))
+    numbered = [(c.n, c.quote) for c in citations]
+
+    def names_asked(quote: str) -> bool:
+        # a lead's figure is stated by a quote that names what the question asks about (its chunk
+        # may name it in a sentence about something else: "In 1891 Dewar…" beside "…in 1895 by Linde")
+        # (the test ``_satisfies`` makes of a chunk)
+        t = normalize(quote)
+        if not known or any(f in t for e in known for f in query.forms(e)):
+            return True
+        if lexicon is None:
+            return False
+        glossed = set(gloss_tokens(quote, lexicon))
+        if query.lang == "zh":
+            return detect_lang(quote) == "en" and any(
+                g in glossed for e in known for g in lexicon.gloss(normalize(e))
+            )
+        return _glossed_name(known, glossed)
+
+    # the quote holding the best sentence (an earlier one may be its article's context)
+    holder = next((c for c in citations if best.text in c.quote), None)
+    lead = conjunct_lead(query.text, script, numbered, focus_of) or revision_lead(
+        query.text, script, numbered
+    )
+    if lead is None and asks_source(query.text) and holder is not None:
+        lead = _source_lead(query.text, script, chosen[holder.n - 1].chunk, holder.n)
+    elif lead is None and query.multipart:
+        lead = _part_leads(query.text, wg or wt, script, chosen, ranked, citations, cover, lexicon)
+    elif lead is None and holder is not None:
+        lead = (
+            lead_line(query.text, script, best.text, holder.n, holder.quote, focus_of(query.text))
+            if names_asked(holder.quote)
+            else None
+        )
+        if lead is None:
+            # the best quote states no figure of the kind asked, or several: another quote that
+            # states one ("项目周期计划自2026年下半年启动,至2029年底完成" beside the announcement)
+            # leads, when it is the only one that does
+            others = {
+                line.rsplit(" [", 1)[0]: line
+                for c in citations
+                if c is not holder
+                and names_asked(c.quote)
+                and (line := lead_line(query.text, script, c.quote, c.n, c.quote, focus_of(query.text)))
+            }
+            lead = next(iter(others.values())) if len(others) == 1 else None
+    if lead is None and holder is not None and not asks_source(query.text):
+        lead = listed_lead(query.text, script, best.text, holder.n)
     if lead and script == "zh-Hant":
         lead = to_traditional(lead)
     return Answer(
@@ -899,6 +945,16 @@ def compose(
         features=features,
         lead=lead,
     )
+
+
+def _source_lead(question: str, script: str, chunk: Chunk, n: int) -> str | None:
+    """The lead line of a question about the article itself ("Which outlet ran the piece, and when?"):
+    its outlet, and its date when the question asks when; None for an article without an outlet."""
+    if not chunk.source:
+        return None
+    when = chunk.date[:10] if chunk.date and asks_when(question) else ""
+    sep = ", " if script == "en" else "，"
+    return f"{chunk.source}{sep + when if when else ''} [{n}]"
 
 
 _MARKUP = re.compile(r"\*\*|</?b>|^\s*[*•]\s+|\s+\*\s+")
@@ -926,18 +982,26 @@ def _part_leads(
     ranked: list[Sentence],
     citations: list[Citation],
     cover: Callable[[str], Mapping[str, float]] | None = None,
+    lexicon: Lexicon | None = None,
 ) -> str | None:
     """The lead line of a question asking several things ("华为的研发投入是多少?占营收的比例是多少?"):
     for each part, the figure of the quoted sentence that covers most of that part's terms and its weightiest
     term (the measure it asks: a revenue figure is no answer to a backlog question), with its
     ``[n]``, joined with "; "; a part whose quote states no one figure of its kind is left to the
     quotes. None for a question about the article itself (its date is the attribution's), and when no
-    part has a figure. ``weights``: the question's term weights (``_term_weights``)."""
+    part has a figure. ``weights``: the question's term weights (``_term_weights``); ``lexicon``: a
+    term is covered by its Chinese forms too (backlog: 订单), which CC-CEDICT's glosses of the Chinese
+    words may not give back."""
     if asks_source(question):
         return None
     leads: list[str] = []
     carried: str | None = None
-    years = asked_years(question)  # a part is asked for the whole question's time
+    years = asked_years(question)
+
+    def forms(term: str) -> list[str]:
+        return [zh for zh, _ in lexicon.translate([term])] if lexicon is not None else []
+
+    # a part is asked for the whole question's time
     for piece in _PART_BREAK.split(question):
         keys = {t for t in set(tokenize(piece)) | set(english_stems(piece)) if t in weights}
         if not keys:
@@ -957,7 +1021,7 @@ def _part_leads(
             if r.chunk.doc == q.chunk.doc
             and q.start <= r.start
             and r.end <= q.end
-            and all(t in r.covered or "zh:" + t in r.covered for t in need)
+            and all(t in r.covered or any("zh:" + f in r.covered for f in (t, *forms(t))) for t in need)
         ]
         line = None
         if fits:

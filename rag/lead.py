@@ -137,13 +137,15 @@ _QUARTER_ZH = re.compile(r"((?:19|20)\d{2})\s*年\s*(?:第\s*([一二三四1-4])
 _QUARTER_EN = re.compile(r"\b([1-4])Q(\d{2})\b|\bQ([1-4])\s?((?:19|20)\d{2})\b")
 
 _ASKS_PERCENT = re.compile(
-    r"percent|percentage|growth rate|how fast|margin|share|rate\b|增速|增幅|增长率|增長率|比例|占比|佔比|百分|率",
+    r"percent|percentage|growth rate|how fast|margin|share|(?<!run )(?<!run-)rate\b|增速|增幅|增长率|增長率|比例|"
+    r"占比|佔比|百分|(?<!运行)(?<!運行)率",
     re.IGNORECASE,
 )
 _ASKS_MONEY = re.compile(
     r"how much|capex|capital (?:expenditure|spending)|revenue|sales|income|profit|valuation|worth|funding|"
-    r"raise[sd]?|invest|spend|budget|cost|price|backlog|guidance|fine|penalty|资本开支|资本支出|資本開支|"
-    r"营收|營收|收入|利润|利潤|估值|融资|融資|投资|投資|金额|金額|价格|價格|订单|訂單|指引|多少钱|多少錢|罚款|罰款",
+    r"raise[sd]?|invest|spend|budget|cost|price|backlog|guidance|fine|penalty|run[- ]rate|资本开支|资本支出|資本開支|"
+    r"营收|營收|收入|利润|利潤|估值|融资|融資|投资|投資|金额|金額|价格|價格|订单|訂單|指引|多少钱|多少錢|罚款|罰款|"
+    r"运行率|運行率",
     re.IGNORECASE,
 )
 _ASKS_WHICH = re.compile(
@@ -203,7 +205,13 @@ def _english_amount(values: list[float], currency: str) -> str:
         if low >= scale:
             nums = "–".join(_num(v / scale) for v in values)
             return f"{_EN_SYMBOL[currency]}{nums} {word}"
-    return f"{_EN_SYMBOL[currency]}{'–'.join(_num(v) for v in values)}"
+    return f"{_EN_SYMBOL[currency]}{'–'.join(_grouped(v) for v in values)}"
+
+
+def _grouped(v: float) -> str:
+    """4900.0 -> "4,900": English writes thousands apart."""
+    whole, _, frac = _num(v).partition(".")
+    return f"{int(whole):,}" + (f".{frac}" if frac else "")
 
 
 def _chinese_amount(values: list[float], currency: str) -> str:
@@ -369,6 +377,11 @@ _ASKS_REASON = re.compile(
 )
 
 
+def asks_when(question: str) -> bool:
+    """Whether the question asks a time ("when was it published?", "什么时候")."""
+    return _ASKS_WHEN.search(question) is not None
+
+
 def asked_figure(question: str) -> str | None:
     """The kind of figure a question asks for, by its words: a quarter, a percentage, an amount."""
     if _ASKS_REASON.search(question):
@@ -388,7 +401,19 @@ def asked_figure(question: str) -> str | None:
     return None
 
 
-_TO_TRADITIONAL = str.maketrans({"亿": "億", "万": "萬", "欧": "歐", "镑": "鎊", "过": "過", "约": "約"})
+_TO_TRADITIONAL = str.maketrans(
+    {
+        "亿": "億",
+        "万": "萬",
+        "欧": "歐",
+        "镑": "鎊",
+        "过": "過",
+        "约": "約",
+        "于": "於",
+        "调": "調",
+        "为": "為",
+    }
+)
 
 
 def to_traditional(text: str) -> str:
@@ -416,7 +441,7 @@ def clauses(text: str) -> list[str]:
     return [c for c in (x.strip() for x in _CLAUSE.split(text)) if c]
 
 
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*|(?<=\.)\s+(?=[A-Z])|\n")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])\s*|(?<=\.)\s+(?=[A-Z])|\n")
 
 
 # the year a figure is stated for: written just before it in Chinese ("2029年的1.38万亿元"), just
@@ -450,6 +475,33 @@ def _for_years(found: dict[str, Figure], clause: str, years: Collection[str]) ->
     return anchored if len(anchored) == 1 else found
 
 
+# "从一年前的约17%扩大至最近季度的略低于24%", "rose from 17% to 24%": a change's two ends, of which the
+# value now is the second (the first only when the question asks what it was before)
+_FROM = re.compile(r"(?:从|從|由|\bfrom\b)[^，,。；;]{0,12}$", re.IGNORECASE)
+_TO = re.compile(r"^[^，,。；;]{0,16}?(?:至|到|为|為|\bto\b)[^，,。；;]{0,12}$", re.IGNORECASE)
+_ASKS_BEFORE = re.compile(
+    r"\b(?:before|previous(?:ly)?|prior|earlier|originally|from what)\b|此前|之前|先前|原来|原來|原先|原本",
+    re.IGNORECASE,
+)
+
+
+def _change_end(found: dict[str, Figure], clause: str, earlier: bool) -> dict[str, Figure]:
+    """Of a clause's two figures, the end of the change it states between them ("from X to Y": Y, or
+    X when ``earlier`` is asked); both when the clause states no such change."""
+    if len(found) != 2:
+        return found
+    (k1, f1), (k2, f2) = sorted(found.items(), key=lambda kv: clause.find(kv[1].text))
+    a, b = clause.find(f1.text), clause.find(f2.text)
+    if a < 0 or b < a + len(f1.text):
+        return found
+    ya, yb = _year_of(clause, f1), _year_of(clause, f2)
+    if ya and yb and ya != yb:
+        return found  # a forecast's two ends, each for its year: the year asked decides (``_for_years``)
+    if _FROM.search(clause[max(0, a - 16) : a]) and _TO.match(clause[a + len(f1.text) : b]):
+        return {k1: f1} if earlier else {k2: f2}
+    return found
+
+
 def _focused(
     quote: str,
     kind: str,
@@ -457,6 +509,7 @@ def _focused(
     focus: Callable[[str], float],
     subject: Callable[[str], float] | None = None,
     years: Collection[str] = (),
+    earlier: bool = False,
 ) -> tuple[tuple[float, float], Figure] | None:
     """Of several figures of the ``kind`` asked, the one whose clause says most of what the question
     asks ("营收598.9亿美元,净利润227.7亿美元" for "net income": the second): the clause scoring most by
@@ -466,7 +519,8 @@ def _focused(
     question): "优惠价格为2199元" belongs to the sentence about the product asked about, the same
     words about another product's price to another sentence. With the figure, its score (to weigh
     one quote's choice against another's). ``years``: the years the question asks about (see
-    ``_for_years``)."""
+    ``_for_years``); ``earlier``: the question asks a changed figure's value before (see
+    ``_change_end``)."""
     scored: list[tuple[tuple[float, float], set[str], Figure]] = []
     for sentence in _SENTENCE_END.split(quote):
         about = subject(sentence) if subject is not None and sentence.strip() else 0.0
@@ -476,7 +530,7 @@ def _focused(
                 for f in figures(clause) + (periods(clause) if kind == "period" else [])
                 if f.kind == kind and f.rendered["en"] not in given
             }
-            found = _for_years(found, clause, years)
+            found = _change_end(_for_years(found, clause, years), clause, earlier)
             if found:
                 scored.append(((focus(clause), about), set(found), next(iter(found.values()))))
     if not scored:
@@ -504,6 +558,41 @@ _CONJUNCTS_ZH = re.compile(
 _CONJUNCT_START = re.compile(r"^.*[的之年度季]")
 
 
+# "How does Google Cloud's operating margin compare with AWS's?", "谷歌云的运营利润率与AWS相比如何?": two
+# subjects' figures side by side, the second subject's measure often left to the first's words
+_COMPARE_EN = re.compile(
+    r"^\W*how (?:does|do|did|has|have|is|are|was|were) (?P<a>.+?) compare(?:d)? (?:with|to|against) "
+    r"(?P<b>.+?)[\s?.!]*$",
+    re.IGNORECASE,
+)
+_COMPARE_ZH = re.compile(
+    r"^(?P<a>[^，,。？?]+?)(?:与|與|和|跟|同)(?P<b>[^，,。？?]+?)(?:相比|比较|比較|对比|對比)"
+    r"(?:如何|怎么样|怎麼樣|怎样|怎樣|孰高孰低|有何不同)?[\s?？。]*$"
+)
+_POSSESSIVE = re.compile(r"^(?P<who>.+?)['’]s?\s+(?P<what>.+)$")
+
+
+def comparison_parts(question: str) -> list[str]:
+    """The two things a comparison question sets side by side, each with the measure asked
+    ("Google Cloud's operating margin", "AWS's operating margin"), or []."""
+    if m := _COMPARE_EN.match(question):
+        a, b = m.group("a").strip(), m.group("b").strip()
+        owner = _POSSESSIVE.match(a)
+        if owner and re.search(r"['’]s?$", b):
+            b = f"{b} {owner.group('what')}"  # "AWS's" -> "AWS's operating margin"
+        elif owner and len(b.split()) <= 3 and not _POSSESSIVE.match(b):
+            b = f"{b}'s {owner.group('what')}"  # "AWS" -> "AWS's operating margin"
+    elif m := _COMPARE_ZH.match(question):
+        a, b = m.group("a").strip(), m.group("b").strip()
+        if "的" in a and "的" not in b:
+            b += a[a.index("的") :]  # "AWS" -> "AWS的运营利润率"
+        elif "的" in b and "的" not in a:
+            a += b[b.index("的") :]
+    else:
+        return []
+    return [a, b] if a and b and a.lower() != b.lower() else []
+
+
 def conjuncts(question: str) -> list[str]:
     """The two measures a question asks side by side, as it words them, or [] (see ``_CONJUNCTS_EN``)."""
     m = _CONJUNCTS_EN.search(question) or _CONJUNCTS_ZH.search(question)
@@ -529,10 +618,12 @@ def conjunct_lead(
     quoted ``(n, text)`` passages) and its ``[n]``: "revenue: US$59.89 billion [1]; net income:
     US$22.77 billion [1]". None unless both have a figure, and two different ones (one figure for
     two measures is a misreading). ``focus_of``: a measure's words -> how much a clause says of them."""
-    parts = conjuncts(question)
-    whole = asked_figure(question)
+    parts, whole = conjuncts(question), asked_figure(question)
+    if not parts and (parts := comparison_parts(question)):
+        whole = asked_figure(parts[0]) or asked_figure(parts[1])
     if not parts or whole is None:
         return None
+    earlier = _ASKS_BEFORE.search(question) is not None
     given = {f.rendered["en"] for f in figures(question) + periods(question)}
     years = asked_years(question)
     subject = focus_of(question)
@@ -545,7 +636,7 @@ def conjunct_lead(
             (score, n, fig)
             for n, text in quotes
             for k in ({"amount": ["money", "percent"]}.get(kind, [kind]))
-            if (found := _focused(text, k, given, focus, subject, years)) is not None
+            if (found := _focused(text, k, given, focus, subject, years, earlier)) is not None
             for score, fig in [found]
         ]
         if not picks:
@@ -561,9 +652,177 @@ def conjunct_lead(
     return "; ".join(leads)
 
 
+# "How did Goldman Sachs revise its gold price forecast?", "高盛如何调整金价预测?": the answer is a
+# change, stated as its new figure and the one it replaces
+_ASKS_REVISION = re.compile(
+    r"\bhow (?:did|has|have|does|do|will|would)\b.*\b(?:revise[ds]?|raise[ds]?|cut|lift(?:ed|s)?|"
+    r"lower(?:ed|s)?|adjust(?:ed|s)?|change[ds]?|update[ds]?|upgrade[ds]?|downgrade[ds]?)\b|"
+    r"(?:如何|怎样|怎樣|怎么|怎麼)(?:调整|調整|修正|修改|上调|上調|下调|下調)|"
+    r"(?:调整|調整|上调|上調|下调|下調|上修|下修)(?:了)?(?:到|至|为|為)?(?:多少|几何|幾何)|"
+    r"\bto what (?:level|figure|value|amount|number)\b|(?:到|至)(?:什么|什麼)水平",
+    re.IGNORECASE,
+)
+# the verb of a revision, its direction, and "to" (the new figure follows)
+_REVISED = re.compile(
+    r"(?P<up>上调|上調|调升|調升|上修|调高|調高|提高|上调了|\braised\b|\blifted\b|\bhiked\b|\bincreased\b|"
+    r"\brevised (?:up|upward|upwards)\b|\bupgraded\b)|"
+    r"(?P<down>下调|下調|调降|調降|下修|调低|調低|降低|\bcut\b|\blowered\b|\breduced\b|\btrimmed\b|"
+    r"\brevised (?:down|downward|downwards)\b|\bdowngraded\b)|"
+    r"(?P<any>调整|調整|修正|\brevised\b|\badjusted\b|\bchanged\b)",
+    re.IGNORECASE,
+)
+_TO_FIGURE = re.compile(r"^[^，,。；;.]{0,40}?(?:至|到|为|為|\bto\b)\s*(?:约|約|\babout\s)?$", re.IGNORECASE)
+_BEFORE_FIGURE = re.compile(
+    r"(?:先前|此前|之前|原先|原来|原來|原本|前次|上次|此前为|原为|原為|\bfrom\b|\bprevious(?:ly)?\b|\bprior\b|"
+    r"\bearlier\b)[^，,。；;.\d]{0,10}$",
+    re.IGNORECASE,
+)
+_VERB = {"up": ("raised", "上调"), "down": ("cut", "下调"), "any": ("revised", "调整")}
+
+
+def revision_lead(question: str, script: str, quotes: list[tuple[int, str]]) -> str | None:
+    """The lead line of a question asking how a figure was revised: "raised to US$4900 (from
+    US$4300) [2]" from "上调至4900美元/盎司,先前预估为4300美元", the first quote stating a revision
+    verb with the figure it leads to; the figure replaced when the same sentence states it. None
+    when no quote states one (never a guess), or a number of it is not in the quote by value."""
+    if not _ASKS_REVISION.search(question):
+        return None
+    given = {f.rendered["en"] for f in figures(question)}
+    for n, quote in quotes:
+        for sentence in _SENTENCE_END.split(quote):
+            stated = [(sentence.find(f.text), f) for f in figures(sentence) if f.rendered["en"] not in given]
+            for verb in _REVISED.finditer(sentence):
+                after = [
+                    (at, f)
+                    for at, f in stated
+                    if at >= verb.end() and _TO_FIGURE.match(sentence[verb.end() : at])
+                ]
+                if not after:
+                    continue
+                at, new = min(after, key=lambda x: x[0])
+                old = next(
+                    (
+                        f
+                        for a, f in stated
+                        if f.kind == new.kind
+                        and f.rendered["en"] != new.rendered["en"]
+                        and _BEFORE_FIGURE.search(sentence[max(0, a - 16) : a])
+                    ),
+                    None,
+                )
+                en, zh = _VERB[verb.lastgroup or "any"]
+                to, was = qualified(new, sentence, script), old and qualified(old, sentence, script)
+                if script == "en":
+                    text = f"{en} to {to}" + (f" (from {was})" if was else "")
+                else:
+                    text = f"{zh}至{to}" + (f"(此前为{was})" if was else "")
+                if unsupported_figures(text, [quote]):
+                    return None
+                return f"{text} [{n}]"
+    return None
+
+
+# a listed company as broker reports write it, with its ticker: "微软(MSFT US)", "腾讯(700 HK)",
+# "Datadog (DDOG US)", "宁德时代(300750.SZ)", "贵州茅台(600519)": a code with its market, or an A-share's
+# six digits ("(TAR)" is an acronym); the name runs back to the word before it ("的", "、")
+_TICKER = re.compile(
+    r"(?P<name>[A-Za-z][\w&.\-]*(?: [A-Z][\w&.\-]*){0,3}|[\u4e00-\u9fff]{2,10})\s*[（(]\s*"
+    r"(?P<code>(?:[A-Z]{1,5}|\d{1,6})(?:\s+(?:US|HK|CH|SH|SZ|JP|LN|KS|TT|GR|FP)|\.(?:SH|SZ|HK|US|N|O|OQ|T|L|KS))"
+    r"|\d{6})\s*[)）]"
+)
+_NAME_BEFORE = re.compile(
+    r"^.*(?:的|、|及|和|与|與|以及|包括|如|例如|关注|關注|推荐|推薦|看好|首选|首選|建议|建議)"
+)
+_ASKS_MANY = re.compile(
+    r"哪些|哪几|哪幾|\b(?:two|three|four|five|several)\b|"
+    r"\bwhich\s+(?:(?!(?:does|do|did|is|are|was|were|has|have)\b)[\w-]+\s+){0,2}?"
+    r"(?!(?:does|is|was|has|this|its)\b)[\w-]{2,}s\b",
+    re.IGNORECASE,
+)
+
+
+def listed_lead(question: str, script: str, sentence: str, n: int) -> str | None:
+    """The lead line of a question asking which companies, from a sentence naming them with their
+    tickers: "微软 (MSFT US), 派拓网络 (PANW US), Datadog (DDOG US) [1]" (the ticker names a company in any
+    language). None unless the question asks "which", and asks several when the sentence names
+    several."""
+    if not _ASKS_WHICH.search(question) and "哪些" not in question and not _ASKS_COUNT.search(question):
+        return None
+    named: list[str] = []
+    for m in _TICKER.finditer(sentence):
+        name = _NAME_BEFORE.sub("", m.group("name")) if _HAN_CHAR.match(m.group("name")) else m.group("name")
+        if len(name) >= 2 and f"{name} ({m.group('code')})" not in named:
+            named.append(f"{name} ({m.group('code')})")
+    if not named:
+        named = _enumerated(sentence, _asked_count(question))
+    if not named or (len(named) > 1 and not (_ASKS_MANY.search(question) or _ASKS_COUNT.search(question))):
+        return None
+    return ("、" if script != "en" else ", ").join(named) + f" [{n}]"
+
+
+# "Which two 3D models…?", "哪两款模型": the number of names a question asks for
+_COUNT_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "两": 2,
+    "兩": 2,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+}
+_ASKS_COUNT = re.compile(
+    r"\bwhich (two|three|four|five)\b|哪([两兩二三四五])(?:个|個|款|家|项|項|种|種|位|只|部|支|名|条|條)",
+    re.IGNORECASE,
+)
+# a product or model name as text writes it: Latin letters or digits, perhaps after a Chinese brand
+# ("混元3D-Omni", "Gemini 3", "GPT-5"); Chinese after it is the sentence going on ("…发布并开源")
+_PRODUCT = r"[\u4e00-\u9fff]{0,4}[A-Za-z0-9][A-Za-z0-9.+\-]*(?: [A-Za-z0-9][A-Za-z0-9.+\-]*)?"
+_ENUMERATION = re.compile(rf"(?<![A-Za-z0-9.+\-])({_PRODUCT}(?:\s*(?:、|和|及|与|與)\s*{_PRODUCT})+)")
+_ENUM_SEP = re.compile(r"\s*(?:、|和|及|与|與)\s*")
+
+
+def _asked_count(question: str) -> int:
+    m = _ASKS_COUNT.search(question)
+    return _COUNT_WORDS[(m.group(1) or m.group(2)).lower()] if m else 0
+
+
+def _enumerated(sentence: str, count: int) -> list[str]:
+    """The names of the one enumeration of product or model names in ``sentence`` that has as many as
+    the question asks for ("混元3D-Omni、混元3D-Part发布并开源" for "which two"); [] when the question
+    asks no number, or no enumeration or several have it."""
+    if count < 2 or len(_HAN_CHAR.findall(sentence)) < 4:
+        return []  # in English text every word is Latin: no names stand out so
+    found = []
+    for m in _ENUMERATION.finditer(sentence):
+        items = [x.strip() for x in _ENUM_SEP.split(m.group(1)) if x.strip()]
+        # a Chinese brand before the Latin part belongs to the name when every item has it
+        # ("混元3D-Omni、混元3D-Part"); else it is the sentence's verb ("发布了GPT-5")
+        brands = {re.match(r"[\u4e00-\u9fff]*", x).group(0) for x in items}  # type: ignore[union-attr]
+        if len(brands) > 1:
+            items = [re.sub(r"^[\u4e00-\u9fff]+", "", x) for x in items]
+        if len(set(items)) == count == len(items) and all(re.search(r"[A-Za-z]", x) for x in items):
+            found.append(items)
+    return found[0] if len(found) == 1 else []
+
+
 # a figure's qualifier ("超过50亿元", "about $5 billion", "1000亿元左右"): a lead without it would
 # state more than its quote does. Each class with its English and Chinese words.
 _QUALIFIERS = (
+    (
+        "just over",
+        "略高于",
+        r"略高于|略高於|略超过|略超過|\bjust over|\bslightly (?:above|over|more than)",
+        "",
+    ),
+    (
+        "just under",
+        "略低于",
+        r"略低于|略低於|略少于|略少於|\bjust under|\bslightly (?:below|under|less than)",
+        "",
+    ),
     (
         "over",
         "超过",
@@ -594,10 +853,25 @@ def qualified(fig: Figure, quote: str, script: str) -> str:
     for en, zh, rx in _QUALIFIER_BEFORE:
         if rx.search(before):
             return f"{en} {text}" if script == "en" else f"{zh}{text}"
+    unit = _PER_UNIT.match(quote[at + len(fig.text) : at + len(fig.text) + 6])
+    if unit:  # "4900美元/盎司": a price per ounce
+        text += "/" + _UNITS[unit.group(1).lower()]["en" if script == "en" else "zh"]
     for en, zh, rx in _QUALIFIER_AFTER:
         if rx.match(after):
             return f"{en} {text}" if script == "en" else f"{zh}{text}"
     return text
+
+
+_UNITS = {
+    **dict.fromkeys(["盎司", "oz", "ounce"], {"en": "oz", "zh": "盎司"}),
+    **dict.fromkeys(["桶", "bbl", "barrel"], {"en": "bbl", "zh": "桶"}),
+    **dict.fromkeys(["吨", "噸", "tonne", "ton", "t"], {"en": "t", "zh": "吨"}),
+    **dict.fromkeys(["股", "share"], {"en": "share", "zh": "股"}),
+}
+_PER_UNIT = re.compile(
+    r"^\s*(?:/|每|per\b)\s*(盎司|桶|吨|噸|股|oz|ounce|bbl|barrel|tonne|ton|t|share)(?![A-Za-z])",
+    re.IGNORECASE,
+)
 
 
 def lead_line(
@@ -638,7 +912,15 @@ def lead_line(
         if len(found) > 1:
             # which one: the one whose clause alone says what the question asks, else never a guess
             picked = (
-                _focused(context or quote, k, given, focus, subject or focus, wanted)
+                _focused(
+                    context or quote,
+                    k,
+                    given,
+                    focus,
+                    subject or focus,
+                    wanted,
+                    _ASKS_BEFORE.search(question) is not None,
+                )
                 if focus is not None
                 else None
             )

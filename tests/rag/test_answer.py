@@ -444,12 +444,19 @@ def test_a_question_about_the_article_itself_is_answered_by_its_attribution(engi
     question = "报道阶跃星辰融资的那篇文章来自哪家媒体?发布于哪一天?"
     assert asks_source(question) and asks_source("Which outlet ran the piece on StepFun's funding?")
     assert not asks_source("阶跃星辰融资多少?") and not asks_source("哪个机构预测了市场规模?")
+    # where a team comes from, when a product came out: not questions about the article
+    assert not asks_source("阶跃星辰的团队来自哪里?") and not asks_source("混元3D发布于哪一天?")
+    assert asks_source("这篇报道发表于哪一天?")
     # the words naming the article and its publication frame the question: the evidence need only
     # be about the funding
     wt, _ = _term_weights(engine.analyze(question), engine.snapshot)
     assert not {"文章", "媒体", "发布", "报道"} & set(wt) and "融资" in wt
     ans = engine.ask(question)
     assert not ans.abstained and "36氪" in ans.text and "2026-01-27" in ans.text
+    # the lead states them, the date only when asked
+    assert ans.lead == "36氪，2026-01-27 [1]"
+    en = engine.ask("Which outlet ran the piece on StepFun's funding?")
+    assert not en.abstained and en.lead == "36氪 [1]"
 
 
 def test_a_quote_stops_at_the_next_bullet_about_something_else(engine: Engine) -> None:
@@ -473,8 +480,8 @@ def test_a_question_asking_two_figures_leads_with_each_from_the_quote_about_it(e
         # each figure is its own quote's, and the quote is about that part
         assert text.strip().split("至")[0].rstrip("亿美元") in by_n[int(n)].replace(",", "")
     assert "1150至1350亿美元" in ans.lead and "598.9亿美元" in ans.lead
-    # a question about the article itself gets none: its date is the attribution's
-    assert engine.ask("阶跃星辰融资的报道来自哪家媒体?发布于哪一天?").lead is None
+    # a question about the article itself leads with its outlet and date, not a figure of it
+    assert engine.ask("阶跃星辰融资的报道来自哪家媒体?发布于哪一天?").lead == "36氪，2026-01-27 [1]"
 
 
 def test_a_question_asking_two_measures_leads_with_each(engine: Engine) -> None:
@@ -572,3 +579,33 @@ def test_a_sentence_without_a_year_of_its_own_is_in_the_year_its_chunk_last_name
     assert engine.ask("宋子文曾于1937年至何处恳求杨虎城同意放蒋?").abstained
     # a year written in Chinese numerals
     assert "资讯学院" in engine.ask("该大学的电脑学系于2005年迁移到哪一个学院?").text
+
+
+def test_leads_from_the_quote_that_states_what_is_asked(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "grid.txt").write_text(
+        "国家电网与华为的合作\n财新· 2026-03-02 09:00\n"
+        "3月1日,国家电网宣布与华为的合作计划:双方拟于2026年推出储能控制芯片,并规划部署由国家电网设计的"
+        "5GW级储能电站。\n"
+        "其中,华为将承担储能电站的部署落地责任,项目周期计划自2027年下半年启动,至2030年底完成全量交付。\n"
+        "华为的在手订单达到820亿元,同比增长41%;储能业务收入达到95亿元,同比增长12%。\n"
+        "瑞银将华为目标价上调至520港元,此前为450港元。\n",
+        encoding="utf-8",
+    )
+    eng = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), embedder=fake_embedder
+    )
+    # the announcement's quote states a date of its own: the quote with the whole schedule leads
+    ans = eng.ask("On what timeline will Huawei deploy the 5GW storage plants?")
+    assert not ans.abstained and ans.lead is not None
+    assert ans.lead.startswith("second half of 2027 to end of 2030 [")
+    # a part asking "how fast" of the backlog the part before names: its own item's growth, not the
+    # next item's (a semicolon ends an item; a term the glossary translates, 订单 for backlog, counts
+    # as the part's)
+    ans = eng.ask("How large is Huawei's backlog, and how fast is it growing year over year?")
+    assert (
+        ans.lead is not None and "RMB 82 billion" in ans.lead and "41%" in ans.lead and "12%" not in ans.lead
+    )

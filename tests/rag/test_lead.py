@@ -18,7 +18,7 @@ from rag.lead import asked_figure, figures, lead_line
         ("2026年第一季度营收", "Q1 2026", "2026年第1季度"),
         ("revenue in 2Q25 grew", "Q2 2025", "2025年第2季度"),
         # a range in the unit both ends reach, not fractions of a larger one
-        ("價格約為9800日元到14800日元", "JPY 9800–14800", "9800至14800日元"),
+        ("價格約為9800日元到14800日元", "JPY 9,800–14,800", "9800至14800日元"),
     ],
 )
 def test_figures_render_in_both_languages_and_keep_their_value(quote: str, en: str, zh: str) -> None:
@@ -156,9 +156,14 @@ def test_of_several_figures_the_lead_takes_the_one_whose_clause_says_what_is_ask
     assert lead_line(q, "en", quote, 1, focus=_words("净利润")) == "US$22.77 billion [1]"
     # two clauses saying as much: never a guess
     assert lead_line(q, "en", quote, 1, focus=_words("亿美元")) is None
-    # the clause that says most states two figures of the kind: no guess either
-    spans = "谷歌云利润率从约17%扩大至24%,相比之下AWS利润率约为35%"
+    # the clause that says most states two figures of the kind: no guess either, unless they are a
+    # change's two ends (the value now is the second; the first, when asked what it was before)
+    spans = "谷歌云利润率约17%、AWS约24%,相比之下Azure利润率约为35%"
     assert lead_line("谷歌云的利润率是多少?", "zh", spans, 1, focus=_words("谷歌云", "利润率")) is None
+    spans = "谷歌云利润率从约17%扩大至24%,相比之下AWS利润率约为35%"
+    assert lead_line("谷歌云的利润率是多少?", "zh", spans, 1, focus=_words("谷歌云", "利润率")) == "24% [1]"
+    earlier = lead_line("谷歌云此前的利润率是多少?", "zh", spans, 1, focus=_words("谷歌云", "利润率"))
+    assert earlier == "约17% [1]"
 
 
 def test_of_a_forecasts_two_ends_the_lead_takes_the_one_for_the_year_asked() -> None:
@@ -256,3 +261,164 @@ def test_a_question_asking_two_measures_leads_with_each_labelled_and_cited() -> 
     # a measure no clause says: no lead at all (half a pair would read as the whole answer)
     by_words["net income"] = _words("现金流")
     assert conjunct_lead("What revenue and net income did Meta report?", "en", quotes, focus_of) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "How does Tencent Cloud's gross margin compare with Huawei Cloud's?",
+            ["Tencent Cloud's gross margin", "Huawei Cloud's gross margin"],
+        ),
+        (
+            "How does Tencent Cloud's gross margin compare with Azure?",
+            ["Tencent Cloud's gross margin", "Azure's gross margin"],
+        ),
+        ("腾讯云的毛利率与华为云相比如何?", ["腾讯云的毛利率", "华为云的毛利率"]),
+        ("腾讯云和华为云的毛利率相比如何？", ["腾讯云的毛利率", "华为云的毛利率"]),
+        ("How did Tencent Cloud grow last year?", []),
+    ],
+)
+def test_comparison_parts(question: str, parts: list[str]) -> None:
+    from rag.lead import comparison_parts
+
+    assert comparison_parts(question) == parts
+
+
+def test_a_comparison_leads_with_each_sides_figure_and_a_changes_end_is_its_value_now() -> None:
+    from rag.lead import conjunct_lead
+
+    quotes = [(1, "腾讯云的毛利率从一年前的约20%提升至最近季度的略高于31%,而华为云的毛利率约为27%。")]
+    by_words = {
+        "Tencent Cloud's gross margin": _words("腾讯云", "毛利率"),
+        "Huawei Cloud's gross margin": _words("华为云", "毛利率"),
+    }
+
+    def focus_of(words: str):  # type: ignore[no-untyped-def]
+        return by_words.get(words, _words("毛利率"))
+
+    lead = conjunct_lead(
+        "How does Tencent Cloud's gross margin compare with Huawei Cloud's?", "en", quotes, focus_of
+    )
+    assert (
+        lead == "Tencent Cloud's gross margin: just over 31% [1]; Huawei Cloud's gross margin: about 27% [1]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "script", "quotes", "lead"),
+    [
+        (
+            "How did UBS revise its year-end copper price forecast?",
+            "en",
+            [
+                (1, "瑞银表示铜价仍有上行空间。"),
+                (2, "瑞银将年底铜价预测上调至11500美元/吨,此前预测为10200美元。"),
+            ],
+            "raised to US$11,500/t (from US$10,200) [2]",
+        ),
+        (
+            "瑞银如何调整铜价预测?",
+            "zh-Hans",
+            [(1, "UBS lowered its year-end copper forecast to $9,800 per tonne from $10,500.")],
+            "下调至9800美元/吨(此前为1.05万美元) [1]",
+        ),
+        (
+            "Why did the airline cut its 2025 margin forecast, and to what level?",
+            "en",
+            [(1, "历史对比:2024年利润率为负5%"), (2, "该航空公司将2025年利润率预期下调至8% 同行预计约为11%")],
+            "cut to 8% [2]",
+        ),
+        # a revision without the figure it leads to: no lead
+        ("How did UBS revise its copper forecast?", "en", [(1, "瑞银上调了铜价预测。")], None),
+        # not a question about a revision
+        ("What is UBS's copper forecast?", "en", [(1, "瑞银将铜价预测上调至11500美元/吨。")], None),
+    ],
+)
+def test_a_revision_question_leads_with_the_new_figure_and_the_one_it_replaces(
+    question: str, script: str, quotes: list[tuple[int, str]], lead: str | None
+) -> None:
+    from rag.lead import revision_lead
+
+    assert revision_lead(question, script, quotes) == lead
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("What annualized run rate have its ad tools reached?", "US$60 billion [1]"),
+        ("其广告工具的年化运行率是多少?", "600亿美元 [1]"),
+    ],
+)
+def test_a_run_rate_is_an_amount_not_a_percentage(question: str, lead: str) -> None:
+    from rag.lead import lead_line
+
+    quote = "其AI广告工具的年化收入运行率达到600亿美元,同比增长26%。"
+    assert lead_line(question, "en" if question.isascii() else "zh-Hans", quote, 1) == lead
+
+
+def test_a_question_asking_which_companies_leads_with_the_names_and_tickers_of_the_sentence() -> None:
+    from rag.lead import listed_lead
+
+    sentence = "半导体板块中,建议关注产能持续扩张的中芯国际(981 HK),及估值仍有提升空间的华虹半导体(1347 HK)、Lattice(LSCC US)。"
+    assert listed_lead("Which chip stocks does the broker recommend?", "en", sentence, 2) == (
+        "中芯国际 (981 HK), 华虹半导体 (1347 HK), Lattice (LSCC US) [2]"
+    )
+    assert listed_lead("该券商推荐哪些芯片股?", "zh-Hans", sentence, 1) == (
+        "中芯国际 (981 HK)、华虹半导体 (1347 HK)、Lattice (LSCC US) [1]"
+    )
+    # one asked, several named: which one is a guess; not a "which" question: no list
+    assert listed_lead("Which chip stock does the broker like most?", "en", sentence, 1) is None
+    assert listed_lead("Why does the broker like chip stocks?", "en", sentence, 1) is None
+    assert (
+        listed_lead("Which stock does it prefer?", "en", "首选中芯国际(981 HK)。", 1)
+        == "中芯国际 (981 HK) [1]"
+    )
+    assert listed_lead("Which stock does it prefer?", "en", "首选宁德时代(300750.SZ)。", 1) == (
+        "宁德时代 (300750.SZ) [1]"
+    )
+    # an acronym in brackets is no ticker
+    tar = "the Third Assessment Report (TAR) and the Fourth (AR4)"
+    assert listed_lead("Which reports did it cite?", "en", tar, 1) is None
+
+
+def test_a_semicolon_ends_the_item_whose_subject_tells_equal_clauses_apart() -> None:
+    from rag.lead import lead_line
+
+    quote = "华为在手订单达到820亿元,同比增长41%;储能业务收入达到95亿元,同比增长12%"
+    lead = lead_line(
+        "how fast is it growing year over year",
+        "en",
+        quote,
+        1,
+        focus=_words("同比增长"),
+        subject=_words("订单", "同比增长"),
+    )
+    assert lead == "41% [1]"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "lead"),
+    [
+        (
+            "Which two models did Zhipu open-source in March?",
+            "3月12日,智谱GLM-5、智谱GLM-5V发布并开源,参数规模达到300B。",
+            "智谱GLM-5, 智谱GLM-5V [1]",
+        ),
+        (
+            "OpenAI发布了哪两款模型?",
+            "OpenAI发布了GPT-5和GPT-5 mini,并下调了API价格。",
+            "GPT-5、GPT-5 mini [1]",
+        ),
+        # as many names as asked, or no lead; English text: no names stand out by their letters
+        ("Which three models did Zhipu open-source?", "智谱GLM-5、智谱GLM-5V发布并开源。", None),
+        ("Which two models were released?", "OpenAI released GPT-5 and GPT-5 mini on Thursday.", None),
+        ("Which models did Zhipu open-source?", "智谱GLM-5、智谱GLM-5V发布并开源。", None),
+    ],
+)
+def test_a_question_asking_which_two_names_leads_with_the_enumeration_of_two(
+    question: str, sentence: str, lead: str | None
+) -> None:
+    from rag.lead import listed_lead
+
+    assert listed_lead(question, "en" if question.isascii() else "zh-Hans", sentence, 1) == lead
