@@ -217,10 +217,12 @@ def _record(
 
 
 def _lead_unsupported(lead: str | None, answer: Answer) -> list[str]:
+    """The numbers of a lead line that its cited quotes do not state. A quote is shown with its
+    attribution (outlet and date): a lead answering "which outlet, and when?" states those."""
     if not lead:
         return []
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", lead)}
-    quotes = [c.quote for c in answer.citations if c.n in cited]
+    quotes = [" ".join(filter(None, (c.source, c.date, c.quote))) for c in answer.citations if c.n in cited]
     return unsupported_figures(re.sub(r"\[\d+\]", " ", lead), quotes) if quotes else [lead]
 
 

@@ -173,3 +173,12 @@ def test_a_lead_line_stating_a_figure_its_quote_lacks_is_counted() -> None:
     assert _lead_unsupported("US$125 billion [1]", ans) == ["125 billion"]
     assert _lead_unsupported("US$115 billion [2]", ans) == ["US$115 billion [2]"]  # cites no quote
     assert _lead_unsupported(None, ans) == []
+    # the quote's attribution is shown with it: an outlet and date a lead states are the citation's
+    dated = Chunk(
+        doc="d", article=0, title="t", source="36氪", date="2026-02-05", section="", start=0, end=9, text="x"
+    )
+    ans = Answer(
+        question="q", text="", citations=[Citation.of(1, dated, 0, 9, "文章核心观点")], abstained=False
+    )
+    assert _lead_unsupported("36氪, 2026-02-05 [1]", ans) == []
+    assert _lead_unsupported("36氪, 2026-02-06 [1]", ans) == ["06"]
