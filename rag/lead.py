@@ -741,11 +741,12 @@ _ASKS_MANY = re.compile(
 )
 
 
-def listed_lead(question: str, script: str, sentence: str, n: int) -> str | None:
+def listed_lead(question: str, script: str, sentence: str, n: int, context: str = "") -> str | None:
     """The lead line of a question asking which companies, from a sentence naming them with their
     tickers: "微软 (MSFT US), 派拓网络 (PANW US), Datadog (DDOG US) [1]" (the ticker names a company in any
     language). None unless the question asks "which", and asks several when the sentence names
-    several."""
+    several. Failing tickers, the names of the one enumeration of as many product names as the question
+    asks for ("which two models"), in the sentence or the whole quote ``context`` it is the best of."""
     if not _ASKS_WHICH.search(question) and "哪些" not in question and not _ASKS_COUNT.search(question):
         return None
     named: list[str] = []
@@ -754,7 +755,7 @@ def listed_lead(question: str, script: str, sentence: str, n: int) -> str | None
         if len(name) >= 2 and f"{name} ({m.group('code')})" not in named:
             named.append(f"{name} ({m.group('code')})")
     if not named:
-        named = _enumerated(sentence, _asked_count(question))
+        named = _enumerated(context or sentence, _asked_count(question))
     if not named or (len(named) > 1 and not (_ASKS_MANY.search(question) or _ASKS_COUNT.search(question))):
         return None
     return ("、" if script != "en" else ", ").join(named) + f" [{n}]"

@@ -609,3 +609,25 @@ def test_leads_from_the_quote_that_states_what_is_asked(
     assert (
         ans.lead is not None and "RMB 82 billion" in ans.lead and "41%" in ans.lead and "12%" not in ans.lead
     )
+
+
+def test_no_lead_from_a_quote_that_says_much_less_of_the_question(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "hw.txt").write_text(
+        "华为的海外扩张\n财新· 2026-03-02 09:00\n"
+        "华为于2001年5月和2003年8月先后在德国与英国设立办事处,正式进入欧洲市场。\n\n"
+        "华为在1998年开始在欧洲招聘员工。\n",
+        encoding="utf-8",
+    )
+    eng = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), embedder=fake_embedder
+    )
+    ans = eng.ask("华为在哪一年正式进入欧洲市场?")
+    assert not ans.abstained and [c.quote for c in ans.citations if "1998年" in c.quote] == [
+        "华为在1998年开始在欧洲招聘员工。"
+    ]
+    # the entry's own sentence states two dates: no lead; the award's year is another event's
+    assert ans.lead is None

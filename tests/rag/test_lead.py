@@ -422,3 +422,13 @@ def test_a_question_asking_which_two_names_leads_with_the_enumeration_of_two(
     from rag.lead import listed_lead
 
     assert listed_lead(question, "en" if question.isascii() else "zh-Hans", sentence, 1) == lead
+
+
+def test_the_enumeration_may_be_in_the_quote_around_the_best_sentence() -> None:
+    from rag.lead import listed_lead
+
+    best = "3月14日,智谱图像2.0正式发布并开源。"
+    quote = best + "两天前的3月12日,智谱GLM-5、智谱GLM-5V发布并开源。"
+    question = "Which two models did Zhipu open-source on March 12?"
+    assert listed_lead(question, "en", best, 1) is None
+    assert listed_lead(question, "en", best, 1, quote) == "智谱GLM-5, 智谱GLM-5V [1]"
