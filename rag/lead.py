@@ -664,7 +664,7 @@ _ASKS_REVISION = re.compile(
 )
 # the verb of a revision, its direction, and "to" (the new figure follows)
 _REVISED = re.compile(
-    r"(?P<up>上调|上調|调升|調升|上修|调高|調高|提高|上调了|\braised\b|\blifted\b|\bhiked\b|\bincreased\b|"
+    r"(?P<up>上调|上調|调升|調升|上修|调高|調高|提高|\braised\b|\blifted\b|\bhiked\b|\bincreased\b|"
     r"\brevised (?:up|upward|upwards)\b|\bupgraded\b)|"
     r"(?P<down>下调|下調|调降|調降|下修|调低|調低|降低|\bcut\b|\blowered\b|\breduced\b|\btrimmed\b|"
     r"\brevised (?:down|downward|downwards)\b|\bdowngraded\b)|"
@@ -681,8 +681,8 @@ _VERB = {"up": ("raised", "上调"), "down": ("cut", "下调"), "any": ("revised
 
 
 def revision_lead(question: str, script: str, quotes: list[tuple[int, str]]) -> str | None:
-    """The lead line of a question asking how a figure was revised: "raised to US$4900 (from
-    US$4300) [2]" from "上调至4900美元/盎司,先前预估为4300美元", the first quote stating a revision
+    """The lead line of a question asking how a figure was revised: "raised to US$4,900/oz (from
+    US$4,300) [2]" from "上调至4900美元/盎司,先前预估为4300美元", the first quote stating a revision
     verb with the figure it leads to; the figure replaced when the same sentence states it. None
     when no quote states one (never a guess), or a number of it is not in the quote by value."""
     if not _ASKS_REVISION.search(question):
@@ -804,7 +804,10 @@ def _enumerated(sentence: str, count: int) -> list[str]:
         brands = {re.match(r"[\u4e00-\u9fff]*", x).group(0) for x in items}  # type: ignore[union-attr]
         if len(brands) > 1:
             items = [re.sub(r"^[\u4e00-\u9fff]+", "", x) for x in items]
-        if len(set(items)) == count == len(items) and all(re.search(r"[A-Za-z]", x) for x in items):
+        # a name, not a letter: "丹拿A、B型" enumerates two types of one bus
+        if len(set(items)) == count == len(items) and all(
+            re.search(r"[A-Za-z]", x) and len(re.findall(r"[A-Za-z0-9]", x)) >= 2 for x in items
+        ):
             found.append(items)
     return found[0] if len(found) == 1 else []
 

@@ -414,6 +414,8 @@ def test_a_semicolon_ends_the_item_whose_subject_tells_equal_clauses_apart() -> 
         ("Which three models did Zhipu open-source?", "智谱GLM-5、智谱GLM-5V发布并开源。", None),
         ("Which two models were released?", "OpenAI released GPT-5 and GPT-5 mini on Thursday.", None),
         ("Which models did Zhipu open-source?", "智谱GLM-5、智谱GLM-5V发布并开源。", None),
+        # letters are no names: two types of one bus
+        ("这条巴士线来往于哪两个地方?", "来往乐富及尖沙咀码头。50年代初引入首批双层巴士丹拿A、B型。", None),
     ],
 )
 def test_a_question_asking_which_two_names_leads_with_the_enumeration_of_two(
