@@ -136,16 +136,15 @@ def test_the_source_a_question_quotes_is_met_by_the_passage_not_the_sentence(
 
     # Caixin (财新) is the article's outlet: the sentence stating the figure is credited with it as
     # fully as the one that happens to write it
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "profile.txt").write_text(
+    eng = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "profile.txt",
         "阶跃星辰的路径\n财新· 2026-01-27 08:25\n"
         "财新专访阶跃星辰董事长:阶跃星辰选择软硬结合路径。阶跃星辰获得超过50亿元人民币的新一轮融资。\n"
         "斯蒂芬在信中写道:市场正在回暖。\n",
-        encoding="utf-8",
     )
-    settings = Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache)
-    eng = Engine.open(settings, embedder=fake_embedder)
     question = "How much did StepFun raise, according to Caixin?"
     ans = eng.ask(question)
     assert not ans.abstained and ans.lead == "over RMB 5 billion [1]"
@@ -584,19 +583,17 @@ def test_a_sentence_without_a_year_of_its_own_is_in_the_year_its_chunk_last_name
 def test_leads_from_the_quote_that_states_what_is_asked(
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "grid.txt").write_text(
+    eng = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "grid.txt",
         "国家电网与华为的合作\n财新· 2026-03-02 09:00\n"
         "3月1日,国家电网宣布与华为的合作计划:双方拟于2026年推出储能控制芯片,并规划部署由国家电网设计的"
         "5GW级储能电站。\n"
         "其中,华为将承担储能电站的部署落地责任,项目周期计划自2027年下半年启动,至2030年底完成全量交付。\n"
         "华为的在手订单达到820亿元,同比增长41%;储能业务收入达到95亿元,同比增长12%。\n"
         "瑞银将华为目标价上调至520港元,此前为450港元。\n",
-        encoding="utf-8",
-    )
-    eng = Engine.open(
-        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), embedder=fake_embedder
     )
     # the announcement's quote states a date of its own: the quote with the whole schedule leads
     ans = eng.ask("On what timeline will Huawei deploy the 5GW storage plants?")
@@ -614,20 +611,18 @@ def test_leads_from_the_quote_that_states_what_is_asked(
 def test_no_lead_from_a_quote_that_says_much_less_of_the_question(
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "hw.txt").write_text(
+    eng = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "hw.txt",
         "华为的海外扩张\n财新· 2026-03-02 09:00\n"
         "华为于2001年5月和2003年8月先后在德国与英国设立办事处,正式进入欧洲市场。\n\n"
         "华为在1998年开始在欧洲招聘员工。\n",
-        encoding="utf-8",
-    )
-    eng = Engine.open(
-        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), embedder=fake_embedder
     )
     ans = eng.ask("华为在哪一年正式进入欧洲市场?")
     assert not ans.abstained and [c.quote for c in ans.citations if "1998年" in c.quote] == [
         "华为在1998年开始在欧洲招聘员工。"
     ]
-    # the entry's own sentence states two dates: no lead; the award's year is another event's
+    # the entry's own sentence states two dates: no lead; the hiring's year is another event's
     assert ans.lead is None
