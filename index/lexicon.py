@@ -29,7 +29,7 @@ from index.storage import atomic_file, writing
 
 log = logging.getLogger(__name__)
 
-_VERSION = 8  # bump when the build changes, to invalidate pickled lexicons
+_VERSION = 9  # bump when the build changes, to invalidate pickled lexicons
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z0-9']*|[0-9]+")
@@ -183,6 +183,7 @@ class Lexicon:
         self.phrase_max = 3
         self._glossary: dict[str, tuple[str, ...]] = {}
         self.name_forms: set[str] = set()  # Chinese forms of the glossary's names: a gazetteer
+        self.english_names: dict[str, str] = {}  # a name's Chinese form -> its English name, as written
 
     def add_glossary(self, entries: Iterable[tuple[str, Sequence[str]]], names: bool = False) -> None:
         """Teach the lexicon English names it lacks (StepFun -> 阶跃星辰, Hong Kong stocks -> 港股).
@@ -201,6 +202,9 @@ class Lexicon:
                 self.phrase_max = max(self.phrase_max, len(stems))
                 if names:
                     self.name_forms.update(f for f in forms if len(f) >= 2)
+                    # the first entry of a form names it in English ("Ant Group" before "Ant Financial")
+                    for f in forms:
+                        self.english_names.setdefault(f, english.strip())
 
     @classmethod
     def load(cls, cache_dir: Path | None = None) -> Lexicon:

@@ -20,8 +20,11 @@ from index.normalize import detect_lang, is_traditional, normalize, tokenize
 from index.types import Chunk
 from rag.lead import (
     Figure,
+    answering_kinds,
     asked_figure,
     asked_years,
+    asks_many,
+    asks_owner,
     asks_when,
     conjunct_lead,
     figures,
@@ -116,6 +119,10 @@ class AnswerParams:
     # calibration set (train): of its four such leads, the two right ones cover 0.89 and 1.0 of it,
     # the two wrong ones (a year of another event in the same article) 0.43 and 0.49.
     lead_fallback_cover: float = 0.75
+    # a question asking an amount or a share whose quotes state none gets the best sentence that
+    # states one and scores at least this share of the best ("how big a market was China for
+    # Nvidia": the sentence about the event the question dates it by states no figure)
+    figure_ratio: float = 0.5
     constrained_ratio: float = 0.85  # ... or when evidence meeting its year/unit scores below this share
     # (a Chinese question quoted from English text leaves that share to the confidence model)
     # the answer's confidence: a logistic model over ``evidence_features`` (answerable against near-miss
@@ -182,7 +189,11 @@ class Sentence:
 
 
 def question_script(question: str) -> str:
-    if not re.search(r"[\u4e00-\u9fff]", question):
+    """The script an answer replies in: an English question naming a Chinese company in its Chinese
+    form ("What did 阶跃星辰 raise?") is still English (a Han character weighs three Latin letters, as
+    for the LLM path's reply check)."""
+    han = len(re.findall(r"[\u4e00-\u9fff]", question))
+    if 3 * han < len(re.findall(r"[A-Za-z]", question)):
         return "en"
     return "zh-Hant" if is_traditional(question) else "zh-Hans"
 
@@ -835,6 +846,8 @@ def compose(
                 out[hit] = _absorb(_merge(out[hit], x, doc_text[x.chunk.doc]), ranked)
         return out
 
+    if not query.multipart and p.figure_ratio < 1:
+        chosen = _figure_part(chosen, sentences, off_topic, p.figure_ratio, answering_kinds(query.text))
     chosen = quotes(chosen)
     if query.multipart:
         # a part the quotes chosen so far leave out gets its own sentence (one from the best one's
@@ -941,6 +954,15 @@ def compose(
             lead = next(iter(others.values())) if len(others) == 1 else None
     if lead is None and holder is not None and not asks_source(query.text):
         lead = listed_lead(query.text, script, best.text, holder.n, holder.quote)
+    if lead is None and holder is not None and lexicon is not None and asks_owner(query.text):
+        lead = _owner_lead(
+            query.text,
+            script,
+            [(c.n, chosen[c.n - 1]) for c in citations],
+            holder.n,
+            lexicon,
+            lambda q: bool(known) and names_asked(q),
+        )
     if lead and script == "zh-Hant":
         lead = to_traditional(lead)
     return Answer(
@@ -963,6 +985,56 @@ def _source_lead(question: str, script: str, chunk: Chunk, n: int) -> str | None
     when = chunk.date[:10] if chunk.date and asks_when(question) else ""
     sep = ", " if script == "en" else "，"
     return f"{chunk.source}{sep + when if when else ''} [{n}]"
+
+
+def _owner_lead(
+    question: str,
+    script: str,
+    quoted: list[tuple[int, Sentence]],
+    first: int,
+    lexicon: Lexicon,
+    names_asked: Callable[[str], bool],
+) -> str | None:
+    """The lead line of a question asking whose table row the answer is ("Whose investment table shows
+    a B+ round in 昕原半导体?"): a row does not name its table's owner, its caption does ("图 16: 字节跳动:
+    近两年对外投资情况梳理"). The one glossary name of the caption that the question does not name, in
+    the question's language: "ByteDance (字节跳动) [1]". For a question asking several ("which of the
+    groups"), the owners of the other quoted rows too, those that name what the question asks
+    (``names_asked``). None when the first quote is no table row, or its caption names no such name
+    or several: never a guess."""
+    asked = normalize(question)
+    lowered = question.lower()
+    owners: dict[str, tuple[str, int]] = {}
+    for n, s in quoted:
+        if n != first and not (asks_many(question) and names_asked(s.text)):
+            continue
+        lines = s.chunk.context.split("\n")[1:]
+        captions = normalize(" ".join(x for x in lines if " | " not in x))
+        if "\t" not in s.text or not captions:
+            if n == first:
+                return None
+            continue
+        forms = [f for f in lexicon.name_forms if f in captions and f not in asked]
+        # a form inside a longer one is the same name ("字节" in "字节跳动")
+        forms = [f for f in forms if not any(f != g and f in g for g in forms)]
+        names: dict[str, str] = {}
+        for f in sorted(forms, key=len, reverse=True):
+            english = lexicon.english_names.get(f, f)
+            if english.lower() not in lowered:
+                names.setdefault(english, f)
+        if len(names) != 1:
+            if n == first:
+                return None
+            continue
+        english, form = next(iter(names.items()))
+        owners.setdefault(english, (form, n))
+    if not owners:
+        return None
+    sep = ", " if script == "en" else "、"
+    return sep.join(
+        f"{english} ({form}) [{n}]" if script == "en" else f"{form} [{n}]"
+        for english, (form, n) in owners.items()
+    )
 
 
 _MARKUP = re.compile(r"\*\*|</?b>|^\s*[*•]\s+|\s+\*\s+")
@@ -1209,6 +1281,40 @@ def _cover_parts(
         if pick is not None:
             chosen.append(pick)
     return chosen
+
+
+def _figure_part(
+    chosen: list[Sentence],
+    candidates: list[Sentence],
+    off_topic: Callable[[str], bool],
+    ratio: float,
+    kinds: tuple[str, ...],
+) -> list[Sentence]:
+    """The ``chosen`` sentences, and when none states a figure of the ``kinds`` that answer the
+    question (``answering_kinds``), the best-scoring candidate that does, if it scores at least
+    ``ratio`` of the best: the figure asked is a part of the question like any other. (Judged
+    before the quotes carry on into the next sentences, whose figures are about something else.)"""
+    if not kinds:
+        return chosen
+
+    def states(s: Sentence) -> bool:
+        return any(f.kind in kinds for f in figures(s.text))
+
+    if any(states(c) for c in chosen):
+        return chosen
+    floor = ratio * chosen[0].score
+    pick = next(
+        (
+            s
+            for s in candidates
+            if s.score >= floor
+            and states(s)
+            and not any(_overlap(s, c) for c in chosen)
+            and not off_topic(s.text)
+        ),
+        None,
+    )
+    return chosen if pick is None else [*chosen, pick]
 
 
 def _corroborates(s: Sentence, best: Sentence, query: Query) -> bool:

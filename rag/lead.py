@@ -377,6 +377,37 @@ _ASKS_REASON = re.compile(
 )
 
 
+# a question whose answer is an organisation: "Whose investment table…?", "Which of the tech groups…?",
+# "哪家公司…?"
+_ASKS_OWNER = re.compile(
+    r"\bwhose\b|^\W*who\b|\bwhich (?:of the )?(?:[\w-]+ ){0,3}?(?:company|companies|firm|firms|group|groups|"
+    r"investor|investors|conglomerate|conglomerates|giant|giants|bank|banks|institution|institutions)\b|"
+    r"哪(?:一)?家|哪(?:个|個|些)(?:公司|企业|企業|集团|集團|机构|機構|巨头|巨頭|投资方|投資方)|谁|誰",
+    re.IGNORECASE,
+)
+
+
+def asks_owner(question: str) -> bool:
+    """Whether the question asks which organisation (whose table, which company)."""
+    return _ASKS_OWNER.search(question) is not None
+
+
+def asks_many(question: str) -> bool:
+    """Whether the question asks for several names ("which companies", "哪些")."""
+    return _ASKS_MANY.search(question) is not None or _ASKS_COUNT.search(question) is not None
+
+
+def answering_kinds(question: str) -> tuple[str, ...]:
+    """The kinds of figure that answer a question asking an amount of money or a share: "money" or
+    "percent" as asked, and a percentage for a change in money ("by how much does it undercut the
+    cost?"); () for any other question, an amount of unnamed kind too ("2010年的人口是多少?" is
+    answered by a bare number)."""
+    kind = asked_figure(question)
+    if kind == "money":
+        return ("money", "percent") if _ASKS_CHANGE.search(question) else ("money",)
+    return ("percent",) if kind == "percent" else ()
+
+
 def asks_when(question: str) -> bool:
     """Whether the question asks a time ("when was it published?", "什么时候")."""
     return _ASKS_WHEN.search(question) is not None

@@ -65,6 +65,9 @@ def test_question_script() -> None:
     assert question_script("What is it?") == "en"
     assert question_script("资料来源是哪里，多少？") == "zh-Hans"
     assert question_script("輝達的營收是多少?") == "zh-Hant"
+    # an English question naming a company in its Chinese form is answered in English
+    assert question_script("What did 阶跃星辰 raise in its latest round?") == "en"
+    assert question_script("Meta和OpenAI的融资?") == "zh-Hans"
 
 
 def test_split_sentences_offsets() -> None:
@@ -626,3 +629,105 @@ def test_no_lead_from_a_quote_that_says_much_less_of_the_question(
     ]
     # the entry's own sentence states two dates: no lead; the hiring's year is another event's
     assert ans.lead is None
+
+
+_INVESTMENTS = (
+    "中国科技巨头对外投资报告\n\n"
+    "图 1: 腾讯: 近两年对外投资情况梳理及被投公司简介\n\n"
+    "被投公司简称\t一句话简介\t交易时间\t交易轮次\n"
+    "星辰数据\t数据库研发商\t2025-02-11\tA轮\n"
+    "云帆智能\t机器人研发商\t2025-03-02\tB轮\n\n"
+    "图 2: 字节跳动: 近两年对外投资情况梳理及被投公司简介\n\n"
+    "被投公司简称\t一句话简介\t交易时间\t交易轮次\n"
+    "昕原半导体\t存储芯片研发商\t2024-03-13\tB+轮\n"
+    "影眸科技\t人工智能应用服务商\t2025-08-28\tA+轮\n"
+)
+
+
+def test_whose_table_row_leads_with_the_owner_its_caption_names(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    # a table row does not say whose table it is in: its caption does, and the lead names it in
+    # the question's language (the glossary's English name, with the Chinese as written)
+    e = _engine_over(tmp_path, shared_cache, fake_embedder, "report.txt", _INVESTMENTS)
+    a = e.ask("Whose investment table shows a B+ round in memory-chip developer 昕原半导体?")
+    assert "昕原半导体" in a.citations[0].quote
+    assert a.lead == "ByteDance (字节跳动) [1]"
+    assert a.text.startswith("ByteDance (字节跳动) [1]\n图 2: 字节跳动")  # the lead, then the quote
+    assert e.ask("哪家公司投资了昕原半导体的B+轮?").lead == "字节跳动 [1]"
+    # not asked which organisation: no owner
+    assert "字节跳动" not in (e.ask("What does 昕原半导体 develop?").lead or "")
+
+
+def test_owner_lead_needs_a_captioned_row_and_one_name(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    from index.lexicon import Lexicon
+    from rag.answer import _owner_lead
+
+    lex = Lexicon.load(shared_cache)
+    lex.add_glossary([("ByteDance", ["字节跳动"]), ("Tencent", ["腾讯"])], names=True)
+    row = Chunk(
+        "d",
+        0,
+        "T",
+        None,
+        None,
+        "",
+        0,
+        20,
+        "昕原半导体\t存储芯片研发商\tB+轮",
+        "T\n图 2: 字节跳动: 投资\nA | B",
+    )
+    s = Sentence(row, 1, 0, 20, row.text, 1.0, 1.0)
+
+    def quoted(chunk: Chunk) -> list[tuple[int, Sentence]]:
+        return [(1, Sentence(chunk, 1, 0, 20, chunk.text, 1.0, 1.0))]
+
+    assert _owner_lead("Whose table lists 昕原半导体?", "en", [(1, s)], 1, lex, lambda q: True) == (
+        "ByteDance (字节跳动) [1]"
+    )
+    # the question names the owner: the caption names no one else
+    assert (
+        _owner_lead(
+            "Did ByteDance invest in 昕原半导体, and who else?", "en", [(1, s)], 1, lex, lambda q: True
+        )
+        is None
+    )
+    # two names in the caption: which owns the row is a guess
+    two = Chunk("d", 0, "T", None, None, "", 0, 20, row.text, "T\n图 2: 字节跳动与腾讯: 投资")
+    assert _owner_lead("Whose table lists 昕原半导体?", "en", quoted(two), 1, lex, lambda q: True) is None
+    # not a table row: a paragraph's heading is not its owner
+    para = Chunk("d", 0, "T", None, None, "", 0, 20, "昕原半导体完成B+轮融资", "T\n图 2: 字节跳动: 投资")
+    assert _owner_lead("Whose table lists 昕原半导体?", "en", quoted(para), 1, lex, lambda q: True) is None
+
+
+def test_a_figure_asked_gets_a_quote_that_states_one() -> None:
+    from rag.answer import _figure_part
+
+    chunk = Chunk("d", 0, "T", None, None, "", 0, 200, "x" * 200)
+
+    def sent(text: str, score: float, start: int) -> Sentence:
+        return Sentence(chunk, 1, start, start + len(text), text, score, 0.5)
+
+    event = sent("公司宣布将恢复H20芯片在中国的销售", 0.70, 0)
+    cap = sent("英伟达市值突破4万亿美元", 0.52, 20)
+    share = sent("中国贡献英伟达全球15%收入", 0.53, 40)
+    weak = sent("另一家公司收入占比为9%", 0.30, 60)
+
+    def never(_: str) -> bool:
+        return False
+
+    # a share is asked: the market value (money) does not answer it; the sentence stating one does
+    assert _figure_part([event, cap], [event, share, cap, weak], never, 0.5, ("percent",)) == [
+        event,
+        cap,
+        share,
+    ]
+    # one scoring under half the best's is no answer to add
+    assert _figure_part([event], [event, weak], never, 0.5, ("percent",)) == [event]
+    # a quote already states the kind asked, or no figure is asked: nothing added
+    assert _figure_part([event, cap], [event, share], never, 0.5, ("money",)) == [event, cap]
+    assert _figure_part([event], [event, share], never, 0.5, ()) == [event]
+    # nor a sentence about another subject
+    assert _figure_part([event], [event, share], lambda t: "英伟达" in t, 0.5, ("percent",)) == [event]

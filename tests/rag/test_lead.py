@@ -434,3 +434,15 @@ def test_the_enumeration_may_be_in_the_quote_around_the_best_sentence() -> None:
     question = "Which two models did Zhipu open-source on March 12?"
     assert listed_lead(question, "en", best, 1) is None
     assert listed_lead(question, "en", best, 1, quote) == "智谱GLM-5, 智谱GLM-5V [1]"
+
+
+def test_answering_kinds() -> None:
+    from rag.lead import answering_kinds
+
+    assert answering_kinds("What is Meta's 2026 capex guidance?") == ("money",)
+    # a change in money may be stated as a share of it
+    assert answering_kinds("By how much does the PPU undercut the H20's cost?") == ("money", "percent")
+    assert answering_kinds("What share of Nvidia's revenue came from China?") == ("percent",)
+    assert answering_kinds("Why did Hong Kong stocks fall?") == ()
+    assert answering_kinds("When was the round announced?") == ()
+    assert answering_kinds("2010年杰克逊维尔市的人口是多少?") == ()
