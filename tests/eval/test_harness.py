@@ -1,10 +1,12 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from eval.gold import Evidence, GoldItem
 from eval.harness import evaluate
 from index.errors import InputError
+from tests.conftest import FakeEmbedder
 from tests.eval.fakes import FakeEngine
 
 A = "Intro text here. Meta set capex of 115 billion for 2026. Other words follow here to pad it out."
@@ -182,3 +184,29 @@ def test_a_lead_line_stating_a_figure_its_quote_lacks_is_counted() -> None:
     )
     assert _lead_unsupported("36氪, 2026-02-05 [1]", ans) == []
     assert _lead_unsupported("36氪, 2026-02-06 [1]", ans) == ["06"]
+
+
+def test_no_lead_over_the_seeds_states_a_number_its_citation_lacks(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    # every question of the seed dev set and of the follow-up set, asked over the seeds: whatever
+    # a lead says, each of its numbers is in the quote (or attribution) it cites
+    from eval.gold import load_gold
+    from eval.harness import _lead_unsupported
+    from rag.engine import Engine
+    from rag.settings import Settings
+
+    root = Path(__file__).resolve().parents[2]
+    eng = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=root / "seeds", cache=shared_cache), fake_embedder
+    )
+    questions = [it.question for it in load_gold(root / "eval" / "gold" / "dev.jsonl")]
+    for line in (root / "eval" / "gold" / "followup.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            questions += [t for t in json.loads(line).get("turns", []) if isinstance(t, str)]
+    leads = 0
+    for q in questions:
+        a = eng.ask(q)
+        leads += bool(a.lead)
+        assert _lead_unsupported(a.lead, a) == [], (q, a.lead)
+    assert leads >= 10  # the check is made on leads, not on their absence

@@ -440,6 +440,15 @@ def test_an_english_question_over_chinese_text_leads_with_the_figure_in_english(
     assert zh.lead == "1150至1350亿美元 [1]"
 
 
+def test_a_chinese_question_over_english_text_leads_with_the_figure_in_chinese(engine: Engine) -> None:
+    a = engine.ask("谷歌云的营收是多少?")
+    assert "$13.6 billion" in a.citations[0].quote
+    assert a.lead == "136亿美元 [1]"
+    assert a.text.split("\n")[0] == a.lead
+    # in the script the question is written in
+    assert engine.ask("谷歌雲的營收是多少?").lead == "136億美元 [1]"
+
+
 def test_a_question_about_the_article_itself_is_answered_by_its_attribution(engine: Engine) -> None:
     from rag.answer import _term_weights, asks_source
 
