@@ -525,13 +525,28 @@ def _arabic_years(text: str) -> str:
     return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), text)
 
 
+# a period as financial reports shorten it, its year in two digits: "2Q25", "3QFY25", "Q2'25",
+# "1H25", "FY25" (not a product code: "H200" has no quarter or half before its digits)
+_SHORT_PERIOD = re.compile(
+    r"(?<![A-Za-z0-9])(?:[1-4]Q(?:FY)?['’]?|Q[1-4]\s?(?:FY['’]?|['’])|[12]H(?:FY)?['’]?|FY['’]?)(\d{2})(?![\d%])",
+    re.IGNORECASE,
+)
+
+
+def _full_years(text: str) -> str:
+    """Years written in Chinese numerals as digits (二零零五年 -> 2005年), and the years of periods
+    written short ("2Q25" -> "2Q25 2025"): a question about 2025年第二季度 is answered by "in 2Q25"."""
+    text = _arabic_years(text)
+    return _SHORT_PERIOD.sub(lambda m: f"{m.group(0)} 20{m.group(1)}", text)
+
+
 def _time_blob(s: Sentence) -> str:
     """Where a sentence says when: itself, its article's header and, when it names no year of its own,
     the last year its chunk named before it ("1936年12月…。12月25日中午，宋子文…": the 25th is in 1936)."""
-    own = _arabic_years(s.text)
+    own = _full_years(s.text)
     blob = own + " " + s.chunk.context
     if not _ANY_YEAR.search(own):
-        before = _arabic_years(s.chunk.text[: max(0, s.start - s.chunk.start)])
+        before = _full_years(s.chunk.text[: max(0, s.start - s.chunk.start)])
         years = _ANY_YEAR.findall(before)
         if years:
             blob += " " + years[-1]

@@ -449,6 +449,19 @@ def test_a_chinese_question_over_english_text_leads_with_the_figure_in_chinese(e
     assert engine.ask("谷歌雲的營收是多少?").lead == "136億美元 [1]"
 
 
+def test_a_year_is_met_by_a_period_written_short(engine: Engine) -> None:
+    from rag.answer import _full_years
+
+    # "2Q25" is the second quarter of 2025: a question naming the year is answered by it
+    a = engine.ask("谷歌云2025年的营收是多少?")
+    assert not a.abstained and "2Q25" in a.citations[0].quote and a.lead == "136亿美元 [1]"
+    assert engine.ask("What was Google Cloud revenue in 2025?").lead == "US$13.6 billion [1]"
+    assert engine.ask("What was Google Cloud revenue in 2024?").abstained
+    assert _full_years("3QFY25, Q2'25, 1H26, FY24") == "3QFY25 2025, Q2'25 2025, 1H26 2026, FY24 2024"
+    # a chip's model number is no period
+    assert _full_years("H200 and H20 chips, up 25% in Q3") == "H200 and H20 chips, up 25% in Q3"
+
+
 def test_a_question_about_the_article_itself_is_answered_by_its_attribution(engine: Engine) -> None:
     from rag.answer import _term_weights, asks_source
 
