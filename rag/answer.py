@@ -467,16 +467,35 @@ _STATES_COUNT = re.compile(
 
 
 def asked_kind(question: str) -> str | None:
-    """ "time" or "count" when the question's form asks for one (see ``_ASKS_TIME``), else None."""
+    """ "time" or "count" when the question's form asks for one (see ``_ASKS_TIME``), else None;
+    "years" for a count of years, which may be a year ("西元幾年", "how many years"): a year
+    then answers it."""
     if _ASKS_TIME.search(question):
         return "time"
     if _ASKS_COUNT.search(question):
-        return "count"
+        return "years" if _ASKS_YEARS.search(question) else "count"
     return None
 
 
+_ASKS_YEARS = re.compile(r"(?:多少|[几幾])\s*年|\bhow many years\b", re.IGNORECASE)
+
+
+# numbers that say when or which, not how many: a date, a year, a period written short ("2Q25"), a
+# stock's code ("腾讯(700 HK)")
+_NOT_A_COUNT = re.compile(
+    r"(?<!\d)(?:1[5-9]|20)\d\d\s*(?:[-/.年]\s*\d{1,2}\s*(?:[-/.月]\s*\d{1,2}\s*日?)?|年)|"
+    r"\b(?:in|of|since|by|from|until|during)\s+(?:1[5-9]|20)\d\d\b|"
+    r"[（(]\s*(?:\d{1,6}|[A-Z]{1,5})(?:\s+(?:HK|US|CH|SH|SZ)|\.(?:SH|SZ|HK))\s*[)）]",
+    re.IGNORECASE,
+)
+
+
 def _states_kind(text: str, kind: str) -> bool:
-    return (_STATES_TIME if kind == "time" else _STATES_COUNT).search(_INLINE_REFS.sub("", text)) is not None
+    text = _INLINE_REFS.sub("", text)
+    if kind == "count":
+        # "Tencent (700 HK) 2Q25 results: strong games…" states no count
+        text = _SHORT_PERIOD.sub(" ", _NOT_A_COUNT.sub(" ", text))
+    return (_STATES_TIME if kind == "time" else _STATES_COUNT).search(text) is not None  # "years" too
 
 
 def asked_unit(question: str) -> str | None:

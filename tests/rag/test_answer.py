@@ -753,3 +753,18 @@ def test_a_figure_asked_gets_a_quote_that_states_one() -> None:
     assert _figure_part([event], [event, share], never, 0.5, ()) == [event]
     # nor a sentence about another subject
     assert _figure_part([event], [event, share], lambda t: "英伟达" in t, 0.5, ("percent",)) == [event]
+
+
+def test_a_count_is_not_a_date_a_period_or_a_stock_code() -> None:
+    from rag.answer import _states_kind, asked_kind
+
+    # "how many investments": a sentence whose only numbers say when or which states no count
+    assert not _states_kind("Tencent (700 HK) 2Q25 results: strong games and marketing businesses;", "count")
+    assert not _states_kind("伯希和户外\t户外运动及装备品牌商\t2025-03-11\t战略投资", "count")
+    assert not _states_kind("该公司成立于2015年", "count")
+    assert _states_kind("腾讯 2025 年 YTD 主要投资数量共 17 笔", "count")
+    assert _states_kind("三家公司参与了投资", "count")
+    # a count of years may be answered by a year
+    assert asked_kind("抗日战争是在西元几年的时候结束?") == "years"
+    assert asked_kind("How many outside investments has Tencent made so far in 2025?") == "count"
+    assert _states_kind("抗日战争于1945年结束", "years")
