@@ -787,7 +787,7 @@ def listed_lead(question: str, script: str, sentence: str, n: int, context: str 
             named.append(f"{name} ({m.group('code')})")
     if not named:
         named = _enumerated(context or sentence, _asked_count(question))
-    if not named or (len(named) > 1 and not (_ASKS_MANY.search(question) or _ASKS_COUNT.search(question))):
+    if not named or (len(named) > 1 and not asks_many(question)):
         return None
     return ("、" if script != "en" else ", ").join(named) + f" [{n}]"
 
