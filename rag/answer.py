@@ -618,26 +618,44 @@ def _satisfies(
     if query.titles and not all(t in where for t in query.titles) and detect_lang(s.chunk.text) == "zh":
         return False
     # * one of the names it asks about that the corpus knows (``known``: "Meta", "寒武纪"), in the
-    #   passage: another company's figure does not answer it
-    if not known:
-        return True
-    # the article's subject is often implicit in a sentence ("its R&D spend was..."): the chunk counts
-    if any(f in where for e in known for f in query.forms(e)):
+    #   passage: another company's figure does not answer it. The article's subject is often
+    #   implicit in a sentence ("its R&D spend was..."): the chunk counts
+    cache = {} if glossed is None else glossed
+
+    def chunk_glosses(lex: Lexicon) -> set[str]:
+        if s.chunk.id not in cache:
+            cache[s.chunk.id] = set(gloss_tokens(s.chunk.context + "\n" + s.chunk.text, lex))
+        return cache[s.chunk.id]
+
+    return _names_one(query, known, lexicon, where, s.chunk.text, chunk_glosses)
+
+
+def _names_one(
+    query: Query,
+    known: list[str],
+    lexicon: Lexicon | None,
+    where: str,
+    body: str,
+    glosses: Callable[[Lexicon], set[str]],
+) -> bool:
+    """Whether a passage names one of the names the question asks about that the corpus knows
+    (``known``; any passage when there are none): in one of its forms in ``where`` (normalised),
+    or through the dictionary in the other language. ``body``: the passage's own text, whose
+    language decides; ``glosses``: its gloss tokens, computed only past the forms."""
+    if not known or any(f in where for e in known for f in query.forms(e)):
         return True
     if lexicon is None:
         return False
-    glossed = {} if glossed is None else glossed
-    if s.chunk.id not in glossed:
-        glossed[s.chunk.id] = set(gloss_tokens(s.chunk.context + "\n" + s.chunk.text, lexicon))
+    glossed = glosses(lexicon)
     if query.lang == "zh":
         # a Chinese name in an English passage is written in English: one of its glosses counts
         # (巴黎 -> Paris, 诺曼人 -> Norman)
-        return detect_lang(s.chunk.text) == "en" and any(
-            g in glossed[s.chunk.id] for e in known for g in lexicon.gloss(normalize(e))
+        return detect_lang(body) == "en" and any(
+            g in glossed for e in known for g in lexicon.gloss(normalize(e))
         )
     # an English name may be written as part of a Chinese word the dictionary glosses with it
-    # ("Hong Kong" in 港股, "Hong Kong shares"): all its words among the chunk's glosses count
-    return _glossed_name(known, glossed[s.chunk.id])
+    # ("Hong Kong" in 港股, "Hong Kong shares"): all its words among the passage's glosses count
+    return _glossed_name(known, glossed)
 
 
 def _glossed_name(names: list[str], glossed: Container[str]) -> bool:
@@ -942,19 +960,11 @@ def compose(
 
     def names_asked(quote: str) -> bool:
         # a lead's figure is stated by a quote that names what the question asks about (its chunk
-        # may name it in a sentence about something else: "In 1891 Dewar…" beside "…in 1895 by Linde")
-        # (the test ``_satisfies`` makes of a chunk)
-        t = normalize(quote)
-        if not known or any(f in t for e in known for f in query.forms(e)):
-            return True
-        if lexicon is None:
-            return False
-        glossed = set(gloss_tokens(quote, lexicon))
-        if query.lang == "zh":
-            return detect_lang(quote) == "en" and any(
-                g in glossed for e in known for g in lexicon.gloss(normalize(e))
-            )
-        return _glossed_name(known, glossed)
+        # may name it in a sentence about something else: "In 1891 Dewar…" beside "…in 1895 by Linde"):
+        # the test ``_satisfies`` makes of a chunk, made of the quote
+        return _names_one(
+            query, known, lexicon, normalize(quote), quote, lambda lex: set(gloss_tokens(quote, lex))
+        )
 
     # the quote holding the best sentence (an earlier one may be its article's context)
     holder = next((c for c in citations if best.text in c.quote), None)
