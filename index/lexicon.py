@@ -583,6 +583,58 @@ def _one_apart(key: str) -> set[str]:
     return out
 
 
+# ---------------------------------------------------------------------------------- misspelt names
+#
+# A name typed one letter off ("Quennevile" for the corpus's "Quenneville") is the same name to a reader, but
+# neither BM25 nor the name checks would find it. Words are kept by first letter and length (a typo
+# seldom changes the first letter), so a lookup compares a name with a few hundred words at most.
+
+
+def _spelling_key(first: str, length: int) -> str:
+    return f"{first}{length}"
+
+
+def build_spelling_index(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """first letter and length -> the corpus's Latin-script words of five letters or more."""
+    idx: dict[str, list[str]] = defaultdict(list)
+    for w in words:
+        if len(w) >= 5 and w.isascii() and w.isalpha():
+            idx[_spelling_key(w[0], len(w))].append(w)
+    return {k: tuple(v) for k, v in idx.items()}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one letter dropped, added or changed, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((i for i in range(len(short)) if short[i] != long_[i]), len(short))
+    return short[i:] == long_[i + 1 :]
+
+
+def spelling_matches(name: str, index: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The corpus's words one edit from ``name`` (same first letter, five letters or more); () when
+    the corpus writes ``name`` itself: then it is not misspelt."""
+    if len(name) < 5 or not (name.isascii() and name.isalpha()):
+        return ()
+    if name in index.get(_spelling_key(name[0], len(name)), ()):
+        return ()
+    return tuple(
+        w
+        for n in (len(name) - 1, len(name), len(name) + 1)
+        for w in index.get(_spelling_key(name[0], n), ())
+        if _one_edit(name, w)
+    )
+
+
 def _is_han(s: str) -> bool:
     return all("\u4e00" <= c <= "\u9fff" for c in s)
 

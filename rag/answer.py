@@ -520,8 +520,22 @@ _UNIT_FORMS = {
 }
 
 
+# a share is stated as a percentage in either language, in words, or as a ratio: "男女员工的比例是多少?"
+# is answered by "women outnumber men 3 to 1", "what percentage" by "25 per cent" or "三成"
+_STATES_SHARE = re.compile(
+    r"\d\s*(?:%|％|percent\b|per\s+cent\b|pct\b|个百分点|個百分點|成(?![为為功立长長本员員果交]))|"
+    r"百分之|分之|(?<![\d.])\d{1,3}\s*(?:to|比)\s*\d{1,3}(?![\d:]|\.\d)|"
+    r"(?<![\d.:])(?:1\s*[:∶]\s*\d{1,3}|\d{1,3}\s*[:∶]\s*1)(?![\d:]|\.\d)|"
+    r"\b(?:half|a\s+third|two\s+thirds|a\s+quarter|three\s+quarters|one\s+in\s+(?:\d+|two|three|four|five|ten))\b|"
+    r"[一二两兩三四五六七八九十]成",
+    re.IGNORECASE,
+)
+
+
 def _states_unit(text: str, unit: str) -> bool:
     t = normalize(text)
+    if unit == "%":
+        return _STATES_SHARE.search(_INLINE_REFS.sub("", t)) is not None
     return any(
         # an English word unit ends there ("36 hours", not "36 hoursly"); a sign or a Chinese one may run on
         re.search(

@@ -37,6 +37,7 @@ from index.lexicon import (
     build_english_sound_index,
     build_pinyin_index,
     build_sound_index,
+    build_spelling_index,
     read_glossary,
 )
 from index.segment import UnionIndex
@@ -89,7 +90,7 @@ class Engine:
         self.answer_params = AnswerParams()
         self._snapshot: IndexSnapshot | None = None
         self._write_lock = threading.Lock()
-        self._pinyin: dict[str, tuple[NameIndex, NameIndex, NameIndex]] = {}
+        self._pinyin: dict[str, tuple[NameIndex, NameIndex, NameIndex, NameIndex]] = {}
         self._uploaded: dict[str, frozenset[str]] = {}
         self._untrusted: dict[str, frozenset[str]] = {}
 
@@ -311,8 +312,15 @@ class Engine:
         if not q:
             raise InputError("the question is empty")
         snap = snapshot or self.snapshot
-        pinyin, sound, english = self._name_indexes(snap)
-        return analyze(q, self.lexicon, pinyin, sound_index=sound, english_sound_index=english)
+        pinyin, sound, english, spelling = self._name_indexes(snap)
+        return analyze(
+            q,
+            self.lexicon,
+            pinyin,
+            sound_index=sound,
+            english_sound_index=english,
+            spelling_index=spelling,
+        )
 
     def _uploads(self, snap: IndexSnapshot) -> frozenset[str]:
         """The snapshot's uploaded documents, read from its manifest once per generation, not per answer."""
@@ -333,9 +341,10 @@ class Engine:
         cost = self.settings.untrusted_penalty
         return lambda c: cost if c.doc in docs else 0.0
 
-    def _name_indexes(self, snap: IndexSnapshot) -> tuple[NameIndex, NameIndex, NameIndex]:
-        """The corpus's words by pinyin reading and by the sound of a transliterated name, Chinese
-        (for English questions) and English (for Chinese ones). Built per segment and kept while the
+    def _name_indexes(self, snap: IndexSnapshot) -> tuple[NameIndex, NameIndex, NameIndex, NameIndex]:
+        """The corpus's words by pinyin reading, by the sound of a transliterated name, Chinese
+        (for English questions) and English (for Chinese ones), and by spelling (a misspelt name).
+        Built per segment and kept while the
         live snapshot has it: after an upload only the new segment's vocabulary is read."""
         if not snap.segments:  # a snapshot made by hand (tests): its vocabulary as one part
             return self._vocabulary_indexes(snap.generation, snap.df_text)
@@ -348,17 +357,19 @@ class Engine:
             UnionIndex([p[0] for p in parts]),
             UnionIndex([p[1] for p in parts]),
             UnionIndex([p[2] for p in parts]),
+            UnionIndex([p[3] for p in parts]),
         )
 
     def _vocabulary_indexes(
         self, key: str, words: Mapping[str, int]
-    ) -> tuple[NameIndex, NameIndex, NameIndex]:
+    ) -> tuple[NameIndex, NameIndex, NameIndex, NameIndex]:
         idx = self._pinyin.get(key)
         if idx is None:
             idx = (
                 build_pinyin_index(words, self.lexicon),
                 build_sound_index(words, self.lexicon),
                 build_english_sound_index(words, self.lexicon),
+                build_spelling_index(words),
             )
             self._pinyin[key] = idx
         return idx

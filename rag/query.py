@@ -19,6 +19,7 @@ from index.lexicon import (
     english_stems,
     expand_abbreviations,
     sound_matches,
+    spelling_matches,
 )
 from index.normalize import detect_lang, normalize, tokenize
 
@@ -227,6 +228,7 @@ def analyze(
     sound_index: Mapping[str, tuple[str, ...]] | None = None,
     sound_weight: float = 0.5,
     english_sound_index: Mapping[str, tuple[str, ...]] | None = None,
+    spelling_index: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Query:
     lang = detect_lang(text)
     q = Query(text=text, lang=lang, multipart=is_multipart(text))
@@ -275,6 +277,14 @@ def analyze(
                 q.name_words[key] = words
                 if key not in q.names:
                     q.names.append(key)
+                for w in words:
+                    q.text_terms[w] = max(q.text_terms.get(w, 0.0), 1.0)
+    if spelling_index:
+        # a name the corpus writes one letter otherwise ("Quennevile" for its "Quenneville") is that name
+        for key in [n for n in q.names if n not in q.name_words]:
+            words = spelling_matches(key, spelling_index)
+            if words:
+                q.name_words[key] = words
                 for w in words:
                     q.text_terms[w] = max(q.text_terms.get(w, 0.0), 1.0)
     if sound_index and lang == "en":

@@ -111,3 +111,17 @@ def test_a_word_the_dictionary_never_reads_as_a_name_is_common(lexicon: Lexicon)
     assert not any(lexicon.is_common_chinese(w) for w in ("中国", "匹兹堡", "张天霖", "阿里巴巴"))
     lexicon.add_glossary([("Apple", ["苹果"])], names=True)
     assert not lexicon.is_common_chinese("苹果")
+
+
+def test_a_misspelt_name_finds_the_corpus_word_one_edit_away() -> None:
+    from index.lexicon import build_spelling_index, spelling_matches
+
+    idx = build_spelling_index(["quenneville", "moravians", "rope", "harbourside", "赛德", "navy"])
+    assert spelling_matches("quenenville", idx) == ("quenneville",)  # two neighbours swapped
+    assert spelling_matches("moravian", idx) == ("moravians",)  # a letter dropped
+    assert spelling_matches("harboursde", idx) == ("harbourside",)
+    assert spelling_matches("quennevilla", idx) == ("quenneville",)  # a letter changed
+    assert spelling_matches("quenneville", idx) == ()  # written as the corpus writes it: not misspelt
+    assert spelling_matches("quanevelle", idx) == ()  # more than one edit off
+    assert spelling_matches("kuenneville", idx) == ()  # the first letter is kept
+    assert spelling_matches("ropes", idx) == ()  # short words are too alike to tell

@@ -526,6 +526,14 @@ def test_a_question_asking_two_measures_leads_with_each(engine: Engine) -> None:
         ("沪指收盘上涨了多少点?", "沪指收盘上涨42点。", True),
         ("研发投入占营收的比例是多少?", "研发投入969.5亿元,占营收22.7%,同比提升。", True),
         ("What percentage of revenue went to R&D?", "R&D took 22.7% of revenue.", True),
+        # a share in words or as a ratio
+        ("What percentage of revenue went to R&D?", "R&D took 22.7 per cent of revenue.", True),
+        ("男女员工的比例是多少?", "At the plant women outnumber men 3 to 1.", True),
+        ("研发投入占营收的比例是多少?", "研发投入约占营收的三成。", True),
+        ("研发投入占营收的比例是多少?", "研发投入占营收的百分之二十。", True),
+        # a time or a span of years is no ratio
+        ("What percentage of revenue went to R&D?", "R&D spending rose from 2024 to 2025.", False),
+        ("What percentage of revenue went to R&D?", "The R&D meeting began at 3:30.", False),
         # a figure in another unit, or the unit with no figure, is not the answer
         ("How many hours did the strike last?", "The strike cost 36 million dollars over many hours.", False),
         ("How many hours did the strike last?", "The strike lasted 36 days.", False),
@@ -768,3 +776,23 @@ def test_a_count_is_not_a_date_a_period_or_a_stock_code() -> None:
     assert asked_kind("抗日战争是在西元几年的时候结束?") == "years"
     assert asked_kind("How many outside investments has Tencent made so far in 2025?") == "count"
     assert _states_kind("抗日战争于1945年结束", "years")
+
+
+def test_a_misspelt_name_is_read_as_the_corpus_writes_it(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    eng = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "mill.txt",
+        "The Harbour Street mill\n\nMarisol Quenneville ran the Harbour Street mill from 1902 to 1911.\n\n"
+        "The mill later made rope for the navy.\n",
+    )
+    ans = eng.ask("When did Quennevile run the mill?")  # a letter dropped
+    assert not ans.abstained and "1902 to 1911" in ans.citations[0].quote
+    ans = eng.ask("When did Quenenville run the mill?")  # two letters swapped
+    assert not ans.abstained and "1902 to 1911" in ans.citations[0].quote
+    # a name two letters off, or one the corpus never writes, is still unknown
+    assert eng.ask("When did Quanevelle run the mill?").abstained
+    assert eng.ask("When did Tokugawa run the mill?").abstained
