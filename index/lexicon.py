@@ -585,20 +585,23 @@ def _one_apart(key: str) -> set[str]:
 
 # ---------------------------------------------------------------------------------- misspelt names
 #
-# A name typed one letter off ("Quennevile" for the corpus's "Quenneville") is the same name to a reader, but
-# neither BM25 nor the name checks would find it. Words are kept by first letter and length (a typo
-# seldom changes the first letter), so a lookup compares a name with a few hundred words at most.
+# A name typed one letter off ("Quennevile" for the corpus's "Quenneville") is the same name to a
+# reader, but neither BM25 nor the name checks would find it. Only names are matched so: words the
+# dictionary does not translate, on both sides ("Apple" typed is no misspelling of the corpus's
+# "apply"). Words are kept by first letter and length (a typo seldom changes the first letter), so a
+# lookup compares a name with a few hundred words at most.
 
 
 def _spelling_key(first: str, length: int) -> str:
     return f"{first}{length}"
 
 
-def build_spelling_index(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """first letter and length -> the corpus's Latin-script words of five letters or more."""
+def build_spelling_index(words: Iterable[str], lexicon: Lexicon) -> dict[str, tuple[str, ...]]:
+    """first letter and length -> the corpus's Latin-script words of five letters or more that the
+    dictionary does not translate (names)."""
     idx: dict[str, list[str]] = defaultdict(list)
     for w in words:
-        if len(w) >= 5 and w.isascii() and w.isalpha():
+        if len(w) >= 5 and w.isascii() and w.isalpha() and not lexicon.translates(w):
             idx[_spelling_key(w[0], len(w))].append(w)
     return {k: tuple(v) for k, v in idx.items()}
 

@@ -344,8 +344,8 @@ class Engine:
     def _name_indexes(self, snap: IndexSnapshot) -> tuple[NameIndex, NameIndex, NameIndex, NameIndex]:
         """The corpus's words by pinyin reading, by the sound of a transliterated name, Chinese
         (for English questions) and English (for Chinese ones), and by spelling (a misspelt name).
-        Built per segment and kept while the
-        live snapshot has it: after an upload only the new segment's vocabulary is read."""
+        Built per segment and kept while the live snapshot has it: after an upload only the new
+        segment's vocabulary is read."""
         if not snap.segments:  # a snapshot made by hand (tests): its vocabulary as one part
             return self._vocabulary_indexes(snap.generation, snap.df_text)
         parts = [self._vocabulary_indexes(seg.name, seg.df_text) for seg in snap.segments]
@@ -369,7 +369,7 @@ class Engine:
                 build_pinyin_index(words, self.lexicon),
                 build_sound_index(words, self.lexicon),
                 build_english_sound_index(words, self.lexicon),
-                build_spelling_index(words),
+                build_spelling_index(words, self.lexicon),
             )
             self._pinyin[key] = idx
         return idx

@@ -280,8 +280,11 @@ def analyze(
                 for w in words:
                     q.text_terms[w] = max(q.text_terms.get(w, 0.0), 1.0)
     if spelling_index:
-        # a name the corpus writes one letter otherwise ("Quennevile" for its "Quenneville") is that name
+        # a name the corpus writes one letter otherwise ("Quennevile" for its "Quenneville") is that
+        # name; a word the dictionary has is no misspelling ("Apple" is not the corpus's "apply")
         for key in [n for n in q.names if n not in q.name_words]:
+            if lexicon is not None and lexicon.translates(key):
+                continue
             words = spelling_matches(key, spelling_index)
             if words:
                 q.name_words[key] = words

@@ -113,10 +113,13 @@ def test_a_word_the_dictionary_never_reads_as_a_name_is_common(lexicon: Lexicon)
     assert not lexicon.is_common_chinese("苹果")
 
 
-def test_a_misspelt_name_finds_the_corpus_word_one_edit_away() -> None:
+def test_a_misspelt_name_finds_the_corpus_word_one_edit_away(lexicon: Lexicon) -> None:
     from index.lexicon import build_spelling_index, spelling_matches
 
-    idx = build_spelling_index(["quenneville", "moravians", "rope", "harbourside", "赛德", "navy"])
+    idx = build_spelling_index(
+        ["quenneville", "moravians", "rope", "harbourside", "赛德", "navy", "apply", "applies"], lexicon
+    )
+    assert spelling_matches("apple", idx) == ()  # dictionary words are not names to match
     assert spelling_matches("quenenville", idx) == ("quenneville",)  # two neighbours swapped
     assert spelling_matches("moravian", idx) == ("moravians",)  # a letter dropped
     assert spelling_matches("harboursde", idx) == ("harbourside",)

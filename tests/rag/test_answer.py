@@ -787,7 +787,7 @@ def test_a_misspelt_name_is_read_as_the_corpus_writes_it(
         fake_embedder,
         "mill.txt",
         "The Harbour Street mill\n\nMarisol Quenneville ran the Harbour Street mill from 1902 to 1911.\n\n"
-        "The mill later made rope for the navy.\n",
+        "The mill later made rope for the navy, and workers could apply for a loom of their own.\n",
     )
     ans = eng.ask("When did Quennevile run the mill?")  # a letter dropped
     assert not ans.abstained and "1902 to 1911" in ans.citations[0].quote
@@ -796,3 +796,5 @@ def test_a_misspelt_name_is_read_as_the_corpus_writes_it(
     # a name two letters off, or one the corpus never writes, is still unknown
     assert eng.ask("When did Quanevelle run the mill?").abstained
     assert eng.ask("When did Tokugawa run the mill?").abstained
+    # a dictionary word one letter off a corpus word is another word, not a misspelling of it
+    assert eng.ask("When did Apple run the mill?").abstained
