@@ -257,6 +257,22 @@ class Lexicon:
                 i += 1
         return tuple(dict.fromkeys(out))
 
+    def split_words(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """Dictionary words of three characters or more that the segmenter cut into pieces, with the
+        pieces (进化枝 -> 进化 / 枝): jieba's vocabulary is not CC-CEDICT's, and an English text writes
+        the whole word's sense ("clade"), not its pieces' ("evolution", "branch")."""
+        out: list[tuple[str, tuple[str, ...]]] = []
+        for run in _HAN_RUN.findall(normalize(text)):
+            words = _jieba().lcut(run, HMM=True)
+            for i in range(len(words)):
+                for n in (3, 2):
+                    pieces = tuple(words[i : i + n])
+                    word = "".join(pieces)
+                    if len(pieces) == n and len(word) >= 3 and word in self._gloss:
+                        out.append((word, pieces))
+                        break
+        return out
+
     def translates(self, word: str) -> bool:
         """Whether the dictionary has a Chinese word for this English word (not a name it lacks)."""
         stems = stem_words([word])
@@ -526,6 +542,7 @@ def build_english_sound_index(words: Iterable[str], lexicon: Lexicon) -> dict[st
 
 
 _LATIN_WORD = re.compile(r"[a-z]{4,}")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def chinese_sound_matches(

@@ -313,6 +313,15 @@ def sentence_cover(
     words, across languages through the dictionary. The sentence scorer and the lead line's choice
     among a quote's clauses share it, so both read a passage the same way."""
     with_names = _with_names(query)
+    # per English question word, the credit a Chinese sentence gets for writing its best translation
+    verbatim: dict[str, dict[str, float]] = {}
+    for s in wg:
+        for w, _ in lexicon.translate([s]) if lexicon is not None else ():
+            found = {
+                "zh:" + t: 0.5 * wt[t] for t in tokenize(w) if t in wt and query.text_terms.get(t, 0) < 1.0
+            }
+            if sum(found.values()) > sum(verbatim.get(s, {}).values()):
+                verbatim[s] = found
 
     def cover(st: str) -> dict[str, float]:
         tok_list = tokenize(st)
@@ -327,10 +336,18 @@ def sentence_cover(
         if wg and lexicon is not None:
             gl = with_names(set(gloss_tokens(st, lexicon, tok_list)), st)
             covered = {t: w for t, w in wg.items() if t in gl}
-            # Chinese translations of the question found verbatim are strong evidence too
-            covered |= {
-                "zh:" + t: 0.5 * w for t, w in wt.items() if t in toks and query.text_terms.get(t, 0) < 1.0
-            }
+            # Chinese translations of the question found verbatim are strong evidence too; an
+            # English sentence that has the question's own word has what they stand for, or a
+            # Chinese sentence would outscore the English one that says the same thing
+            if detect_lang(st) == "en":
+                for s in covered.copy():
+                    covered |= {k: w for k, w in verbatim.get(s, {}).items() if k not in covered}
+            else:
+                covered |= {
+                    "zh:" + t: 0.5 * w
+                    for t, w in wt.items()
+                    if t in toks and query.text_terms.get(t, 0) < 1.0
+                }
             return covered
         return {t: w for t, w in wt.items() if t in toks}
 

@@ -293,9 +293,10 @@ def analyze(
     if sound_index and lang == "en":
         # a foreign name a Chinese text writes by sound (Twigg -> 特威格): a looser match than pinyin,
         # so it weighs less in retrieval, but the name is not unknown to the corpus
-        # (not a name a glossary writes: StepFun is 阶跃星辰, not 斯蒂芬 "Stephen")
+        # (not a name a glossary writes: StepFun is 阶跃星辰, not 斯蒂芬 "Stephen"; nor an acronym,
+        # read by its letters: IPCC is no 博格)
         for key in [n for n in q.names if " " not in n and n not in q.name_words and not n.isdigit()]:
-            if lexicon is not None and lexicon.in_glossary(english_stems(key)):
+            if key in q.acronyms or (lexicon is not None and lexicon.in_glossary(english_stems(key))):
                 continue
             words = sound_matches(key, sound_index)
             if words:
@@ -331,6 +332,15 @@ def analyze(
                 else:
                     for s in english_stems(t):
                         q.gloss_terms[s] = max(q.gloss_terms.get(s, 0.0), 1.0)
+            # a dictionary word the segmenter cut apart (四分卫 -> 四分 / 卫) is glossed whole too:
+            # an English text writes "quarterback", not a quarter and a guard
+            for word, pieces in lexicon.split_words(text):
+                whole = lexicon.gloss(word)
+                for t in pieces:
+                    if t in q.glosses:
+                        q.glosses[t] = tuple(dict.fromkeys((*q.glosses[t], *whole)))
+                for g in whole:
+                    q.gloss_terms[g] = max(q.gloss_terms.get(g, 0.0), 0.3)
             if english_sound_index:
                 # a foreign name written by sound (弗雷斯诺) has no dictionary gloss, or a wrong one
                 # (谢尔 "thank"): the English corpus words of its sound (fresno) gloss its pieces

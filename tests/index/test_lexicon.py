@@ -128,3 +128,12 @@ def test_a_misspelt_name_finds_the_corpus_word_one_edit_away(lexicon: Lexicon) -
     assert spelling_matches("quanevelle", idx) == ()  # more than one edit off
     assert spelling_matches("kuenneville", idx) == ()  # the first letter is kept
     assert spelling_matches("ropes", idx) == ()  # short words are too alike to tell
+
+
+def test_a_dictionary_word_the_segmenter_cuts_apart_is_found_whole(lexicon: Lexicon) -> None:
+    # jieba cuts 四分卫 into 四分 / 卫; the dictionary has the whole word ("quarterback")
+    split = dict(lexicon.split_words("谁是球队的四分卫?"))
+    assert split.get("四分卫") == ("四分", "卫")
+    assert "quarterback" in lexicon.gloss("四分卫")
+    # words the segmenter keeps whole, and pieces that make no dictionary word, give nothing
+    assert lexicon.split_words("资本支出是多少") == []

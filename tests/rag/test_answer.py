@@ -798,3 +798,27 @@ def test_a_misspelt_name_is_read_as_the_corpus_writes_it(
     assert eng.ask("When did Tokugawa run the mill?").abstained
     # a dictionary word one letter off a corpus word is another word, not a misspelling of it
     assert eng.ask("When did Apple run the mill?").abstained
+
+
+def test_an_english_sentence_counts_as_much_as_the_chinese_one_saying_the_same(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    from rag.answer import _term_weights, sentence_cover
+
+    # an English question over both languages: the Chinese sentence is credited for writing the
+    # question's words' translations (药剂师), the English one for writing the words themselves
+    eng = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "pharmacy.md",
+        "# 药房\n\n药剂师大多在医院工作。\n\nPharmacists mostly work in hospitals.\n",
+    )
+    q = eng.analyze("Where do pharmacists work?")
+    wt, wg = _term_weights(q, eng.snapshot)
+    cover = sentence_cover(q, wt, wg, eng.lexicon)
+    zh, en = cover("药剂师大多在医院工作。"), cover("Pharmacists mostly work in hospitals.")
+    assert {"pharmacist", "work"} <= zh.keys() and any(k.startswith("zh:") for k in zh)
+    assert sum(en.values()) >= sum(zh.values())
+    # a sentence with only some of the words is not lifted to the full sentence's credit
+    assert sum(cover("Pharmacists are trained for years.").values()) < sum(en.values())

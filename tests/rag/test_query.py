@@ -128,3 +128,21 @@ def test_a_chinese_name_is_also_written_without_the_kind_of_place_or_body_it_nam
     assert "阿里巴巴" in q.forms("阿里巴巴集团")
     assert q.forms("美国") == ("美国",)  # one character left is no name
     assert q.forms("北京大学") == ("北京大学",)  # a university is not its city
+
+
+def test_a_word_cut_apart_by_the_segmenter_is_glossed_whole(lexicon: Lexicon) -> None:
+    # 四分卫 reaches an English text as "quarterback", not as a quarter and a guard
+    q = analyze("谁是球队的四分卫?", lexicon)
+    assert "quarterback" in q.glosses["四分"] and "quarterback" in q.glosses["卫"]
+    assert "quarterback" in q.gloss_terms
+
+
+def test_an_acronym_is_not_matched_by_sound(lexicon: Lexicon) -> None:
+    from index.lexicon import build_sound_index
+
+    # 博格 (Borg) has the consonants of IPCC, which is read by its letters, not as a word
+    idx = build_sound_index(["博格", "特威格"], lexicon)
+    assert analyze("Whose goals oppose the IPCC?", lexicon, sound_index=idx).name_words == {}
+    assert analyze("What does Graham Twigg propose?", lexicon, sound_index=idx).name_words == {
+        "twigg": ("特威格",)
+    }
