@@ -680,9 +680,10 @@ def _names_one(
     glossed = glosses(lexicon)
     if query.lang == "zh":
         # a Chinese name in an English passage is written in English: one of its glosses counts
-        # (巴黎 -> Paris, 诺曼人 -> Norman)
+        # (巴黎 -> Paris, 诺曼人 -> Norman), or the corpus word the question's analysis read it as
+        # by sound (弗雷斯诺 -> fresno, which the dictionary lacks)
         return detect_lang(body) == "en" and any(
-            g in glossed for e in known for g in lexicon.gloss(normalize(e))
+            g in glossed for e in known for g in (*lexicon.gloss(normalize(e)), *query.glosses.get(e, ()))
         )
     # an English name may be written as part of a Chinese word the dictionary glosses with it
     # ("Hong Kong" in 港股, "Hong Kong shares"): all its words among the passage's glosses count

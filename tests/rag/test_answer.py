@@ -822,3 +822,25 @@ def test_an_english_sentence_counts_as_much_as_the_chinese_one_saying_the_same(
     assert sum(en.values()) >= sum(zh.values())
     # a sentence with only some of the words is not lifted to the full sentence's credit
     assert sum(cover("Pharmacists are trained for years.").values()) < sum(en.values())
+
+
+def test_a_chinese_question_finds_a_name_written_by_sound_in_an_english_passage(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    # 弗雷斯诺 is not in the dictionary: the question's analysis reads it as the corpus's "fresno" by
+    # sound, and the passage that writes Fresno names the place the question asks about
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "roads.md").write_text(
+        "# Roads\n\nFresno is served by State Route 99, the freeway that connects the city with the "
+        "valley towns.\n",
+        encoding="utf-8",
+    )
+    (corpus / "district.md").write_text(
+        "# 街区\n\n弗雷斯诺的西侧是该市最古老的街区之一。\n", encoding="utf-8"
+    )
+    eng = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), embedder=fake_embedder
+    )
+    ans = eng.ask("哪条公路连接弗雷斯诺和山谷城镇?")
+    assert not ans.abstained and "State Route 99" in ans.citations[0].quote
