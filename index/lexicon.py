@@ -29,7 +29,7 @@ from index.storage import atomic_file, writing
 
 log = logging.getLogger(__name__)
 
-_VERSION = 9  # bump when the build changes, to invalidate pickled lexicons
+_VERSION = 10  # bump when the build changes, to invalidate pickled lexicons
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _WORD = re.compile(r"[a-z][a-z0-9']*|[0-9]+")
@@ -400,7 +400,7 @@ _EN_CLUSTERS = (
     ("th", "T"),
     ("ck", "K"),
     ("gh", ""),
-    ("qu", "KW"),
+    ("qu", "K"),  # Chinese writes it with a k-syllable (魁北克 Quebec, 杜肯 Duquesne): no w to match
     ("x", "KS"),
 )
 _EN_LETTERS = dict(
@@ -472,7 +472,14 @@ def english_sound(name: str) -> str:
                 break
         else:
             ch = s[i]
-            out.append("S" if ch == "c" and s[i + 1 : i + 2] in ("e", "i", "y") else _EN_LETTERS.get(ch, ""))
+            if ch == "v":
+                # a v is written with a w-syllable (维多利亚 Victoria, 杰克逊维尔 Jacksonville) but
+                # an f-syllable at the end (史蒂夫 Steve)
+                out.append("F" if s[i + 1 :] in ("", "e") else "W")
+            else:
+                out.append(
+                    "S" if ch == "c" and s[i + 1 : i + 2] in ("e", "i", "y") else _EN_LETTERS.get(ch, "")
+                )
             i += 1
     return _collapse(out)
 
