@@ -622,7 +622,7 @@ def _satisfies(
     unit: str | None,
     known: list[str],
     lexicon: Lexicon | None = None,
-    glossed: dict[str, set[str]] | None = None,
+    glossed: dict[str, list[frozenset[str]]] | None = None,
     kind: str | None = None,
 ) -> bool:
     """What the question pins down must be in the sentence that answers it:
@@ -653,9 +653,9 @@ def _satisfies(
     #   implicit in a sentence ("its R&D spend was..."): the chunk counts
     cache = {} if glossed is None else glossed
 
-    def chunk_glosses(lex: Lexicon) -> set[str]:
+    def chunk_glosses(lex: Lexicon) -> list[frozenset[str]]:
         if s.chunk.id not in cache:
-            cache[s.chunk.id] = set(gloss_tokens(s.chunk.context + "\n" + s.chunk.text, lex))
+            cache[s.chunk.id] = word_glosses(s.chunk.context + "\n" + s.chunk.text, lex)
         return cache[s.chunk.id]
 
     return _names_one(query, known, lexicon, where, s.chunk.text, chunk_glosses)
@@ -667,18 +667,20 @@ def _names_one(
     lexicon: Lexicon | None,
     where: str,
     body: str,
-    glosses: Callable[[Lexicon], set[str]],
+    glosses: Callable[[Lexicon], list[frozenset[str]]],
 ) -> bool:
     """Whether a passage names one of the names the question asks about that the corpus knows
     (``known``; any passage when there are none): in one of its forms in ``where`` (normalised),
     or through the dictionary in the other language. ``body``: the passage's own text, whose
-    language decides; ``glosses``: its gloss tokens, computed only past the forms."""
+    language decides; ``glosses``: its words' glosses (``word_glosses``), computed only past the
+    forms."""
     if not known or any(f in where for e in known for f in query.forms(e)):
         return True
     if lexicon is None:
         return False
-    glossed = glosses(lexicon)
+    words = glosses(lexicon)
     if query.lang == "zh":
+        glossed = frozenset().union(*words)
         # a Chinese name in an English passage is written in English: one of its glosses counts
         # (巴黎 -> Paris, 诺曼人 -> Norman), or the corpus word the question's analysis read it as
         # by sound (弗雷斯诺 -> fresno, which the dictionary lacks)
@@ -686,8 +688,16 @@ def _names_one(
             g in glossed for e in known for g in (*lexicon.gloss(normalize(e)), *query.glosses.get(e, ()))
         )
     # an English name may be written as part of a Chinese word the dictionary glosses with it
-    # ("Hong Kong" in 港股, "Hong Kong shares"): all its words among the passage's glosses count
-    return _glossed_name(known, glossed)
+    # ("Hong Kong" in 港股, "Hong Kong shares"): all its words among one word's glosses count, not
+    # among the passage's ("United" from 单位 and "States" from 国家 name no country)
+    return any(_glossed_name(known, g) for g in words)
+
+
+def word_glosses(text: str, lexicon: Lexicon) -> list[frozenset[str]]:
+    """The English stems of each Chinese word of a text, and its English words as one more set."""
+    out = [frozenset(english_stems(normalize(text)))]
+    out += [frozenset(lexicon.gloss(t)) for t in dict.fromkeys(tokenize(text)) if _HAN.match(t)]
+    return out
 
 
 def _glossed_name(names: list[str], glossed: Container[str]) -> bool:
@@ -705,7 +715,7 @@ def _known_entities(query: Query, vocabulary: Mapping[str, int]) -> list[str]:
 def _names_by_gloss(query: Query, text: str, known: list[str], lexicon: Lexicon | None) -> bool:
     if query.lang != "en" or lexicon is None:
         return False
-    return _glossed_name(known, set(gloss_tokens(text, lexicon)))
+    return any(_glossed_name(known, g) for g in word_glosses(text, lexicon))
 
 
 def _asked_forms(query: Query, known: list[str]) -> set[str]:
@@ -870,7 +880,7 @@ def compose(
         return abstain(query.text, hits)
     unit = asked_unit(query.text)
     known = _known_entities(query, df_text)
-    glossed: dict[str, set[str]] = {}
+    glossed: dict[str, list[frozenset[str]]] = {}
     # a multi-part question's kind is one part's: the other part's sentence need not state it
     kind = None if query.multipart or asks_source(query.text) else asked_kind(query.text)
     sentences = [s for s in ranked if _satisfies(query, s, unit, known, lexicon, glossed, kind)]
@@ -995,7 +1005,7 @@ def compose(
         # may name it in a sentence about something else: "In 1891 Dewar…" beside "…in 1895 by Linde"):
         # the test ``_satisfies`` makes of a chunk, made of the quote
         return _names_one(
-            query, known, lexicon, normalize(quote), quote, lambda lex: set(gloss_tokens(quote, lex))
+            query, known, lexicon, normalize(quote), quote, lambda lex: word_glosses(quote, lex)
         )
 
     # the quote holding the best sentence (an earlier one may be its article's context)

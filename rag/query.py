@@ -264,21 +264,25 @@ def analyze(
         keys += [
             a[2] + b[2] for a, b in zip(spans, spans[1:], strict=False) if text[a[1] : b[0]].strip() == ""
         ]
+        parts: set[str] = set()
         if lexicon is not None:
-            # a two-word name the dictionary knows as a phrase ("Hong Kong" -> 香港)
+            # a two-word name the dictionary knows as a phrase ("Hong Kong" -> 香港) is that name, not
+            # its words: "United" read alone sounds like 印度 and "States" translates to 说道
             for a, b in zip(spans, spans[1:], strict=False):
                 pair = f"{a[2]} {b[2]}"
                 stems = english_stems(pair)
                 if text[a[1] : b[0]].strip() == "" and len(stems) == 2 and lexicon.has_phrase(stems):
                     q.names.append(pair)
+                    parts.update((a[2], b[2]))
         for key in keys:
             words = pinyin_index.get(re.sub(r"[^a-z]", "", key))
-            if words:
+            if words and key not in parts:
                 q.name_words[key] = words
                 if key not in q.names:
                     q.names.append(key)
                 for w in words:
                     q.text_terms[w] = max(q.text_terms.get(w, 0.0), 1.0)
+        q.names = [n for n in q.names if n not in parts]
     if spelling_index:
         # a name the corpus writes one letter otherwise ("Quennevile" for its "Quenneville") is that
         # name; a word the dictionary has is no misspelling ("Apple" is not the corpus's "apply")

@@ -844,3 +844,23 @@ def test_a_chinese_question_finds_a_name_written_by_sound_in_an_english_passage(
     )
     ans = eng.ask("哪条公路连接弗雷斯诺和山谷城镇?")
     assert not ans.abstained and "State Route 99" in ans.citations[0].quote
+
+
+def test_an_english_name_is_read_from_one_chinese_word_not_gathered_across_words(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    # "United States" is 美国; a passage with 单位 ("unit") and 国家 ("state") does not name it
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "law.md").write_text(
+        "# 学校\n\n1996年的学校法案认可两类学校:国家控制的公立学校和各单位管理的独立学校。\n",
+        encoding="utf-8",
+    )
+    (corpus / "news.md").write_text("# 新闻\n\n美国股市今天上涨。\n", encoding="utf-8")
+    eng = Engine.open(
+        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), embedder=fake_embedder
+    )
+    ans = eng.ask("Which law recognised two kinds of schools in the United States?")
+    assert all(c.doc != "law.md" for c in ans.citations)
+    # the same sentence answers when the question names no place
+    assert any(c.doc == "law.md" for c in eng.ask("Which law recognised two kinds of schools?").citations)

@@ -146,3 +146,20 @@ def test_an_acronym_is_not_matched_by_sound(lexicon: Lexicon) -> None:
     assert analyze("What does Graham Twigg propose?", lexicon, sound_index=idx).name_words == {
         "twigg": ("特威格",)
     }
+
+
+def test_a_two_word_name_the_dictionary_knows_is_one_name(lexicon: Lexicon) -> None:
+    from index.lexicon import build_pinyin_index, build_sound_index
+
+    # "United" alone sounds like 印度 (India): the question names the United States, 美国
+    pinyin = build_pinyin_index(["美国", "香港"], lexicon)
+    sound = build_sound_index(["印度", "安迪"], lexicon)
+    q = analyze(
+        "What court case desegregated schools in the United States?", lexicon, pinyin, sound_index=sound
+    )
+    assert q.names == ["united states"] and "美国" in q.forms("united states")
+    assert q.name_words == {}
+    assert (
+        analyze("Where did Yin Qi study?", lexicon, build_pinyin_index(["印奇"], lexicon)).names[-1]
+        == "yinqi"
+    )
