@@ -19,9 +19,17 @@ def _engine_over(
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder, name: str, text: str, data: str = "data"
 ) -> Engine:
     """An engine over a corpus of one document, ``name`` holding ``text``."""
+    return _engine_over_files(tmp_path, shared_cache, fake_embedder, {name: text}, data)
+
+
+def _engine_over_files(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder, files: dict[str, str], data: str = "data"
+) -> Engine:
+    """An engine over a corpus of the documents ``files`` (name -> text)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir(exist_ok=True)
-    (corpus / name).write_text(text, encoding="utf-8")
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
     return Engine.open(Settings(data_dir=tmp_path / data, corpus=corpus, cache=shared_cache), fake_embedder)
 
 
@@ -829,18 +837,13 @@ def test_a_chinese_question_finds_a_name_written_by_sound_in_an_english_passage(
 ) -> None:
     # 弗雷斯诺 is not in the dictionary: the question's analysis reads it as the corpus's "fresno" by
     # sound, and the passage that writes Fresno names the place the question asks about
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "roads.md").write_text(
+    roads = (
         "# Roads\n\nFresno is served by State Route 99, the freeway that connects the city with the "
-        "valley towns.\n",
-        encoding="utf-8",
+        "valley towns.\n"
     )
-    (corpus / "district.md").write_text(
-        "# 街区\n\n弗雷斯诺的西侧是该市最古老的街区之一。\n", encoding="utf-8"
-    )
-    eng = Engine.open(
-        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), embedder=fake_embedder
+    district = "# 街区\n\n弗雷斯诺的西侧是该市最古老的街区之一。\n"
+    eng = _engine_over_files(
+        tmp_path, shared_cache, fake_embedder, {"roads.md": roads, "district.md": district}
     )
     ans = eng.ask("哪条公路连接弗雷斯诺和山谷城镇?")
     assert not ans.abstained and "State Route 99" in ans.citations[0].quote
@@ -850,16 +853,9 @@ def test_an_english_name_is_read_from_one_chinese_word_not_gathered_across_words
     tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
 ) -> None:
     # "United States" is 美国; a passage with 单位 ("unit") and 国家 ("state") does not name it
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "law.md").write_text(
-        "# 学校\n\n1996年的学校法案认可两类学校:国家控制的公立学校和各单位管理的独立学校。\n",
-        encoding="utf-8",
-    )
-    (corpus / "news.md").write_text("# 新闻\n\n美国股市今天上涨。\n", encoding="utf-8")
-    eng = Engine.open(
-        Settings(data_dir=tmp_path / "data", corpus=corpus, cache=shared_cache), embedder=fake_embedder
-    )
+    law = "# 学校\n\n1996年的学校法案认可两类学校:国家控制的公立学校和各单位管理的独立学校。\n"
+    news = "# 新闻\n\n美国股市今天上涨。\n"
+    eng = _engine_over_files(tmp_path, shared_cache, fake_embedder, {"law.md": law, "news.md": news})
     ans = eng.ask("Which law recognised two kinds of schools in the United States?")
     assert all(c.doc != "law.md" for c in ans.citations)
     # the same sentence answers when the question names no place
