@@ -259,8 +259,8 @@ class Lexicon:
 
     def split_words(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
         """Dictionary words of three characters or more that the segmenter cut into pieces, with the
-        pieces (进化枝 -> 进化 / 枝): jieba's vocabulary is not CC-CEDICT's, and an English text writes
-        the whole word's sense ("clade"), not its pieces' ("evolution", "branch")."""
+        pieces (四分卫 -> 四分 / 卫): jieba's vocabulary is not CC-CEDICT's, and an English text writes
+        the whole word's sense ("quarterback"), not its pieces' ("quarter", "guard")."""
         out: list[tuple[str, tuple[str, ...]]] = []
         for run in _HAN_RUN.findall(normalize(text)):
             words = _jieba().lcut(run, HMM=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Container, Mapping
+from collections.abc import Callable, Collection, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
@@ -313,13 +313,16 @@ def sentence_cover(
     words, across languages through the dictionary. The sentence scorer and the lead line's choice
     among a quote's clauses share it, so both read a passage the same way."""
     with_names = _with_names(query)
+
+    def translations(tokens: Iterable[str]) -> dict[str, float]:
+        # the question's Chinese translations among ``tokens``, found verbatim
+        return {"zh:" + t: 0.5 * wt[t] for t in tokens if t in wt and query.text_terms.get(t, 0) < 1.0}
+
     # per English question word, the credit a Chinese sentence gets for writing its best translation
     verbatim: dict[str, dict[str, float]] = {}
     for s in wg:
         for w, _ in lexicon.translate([s]) if lexicon is not None else ():
-            found = {
-                "zh:" + t: 0.5 * wt[t] for t in tokenize(w) if t in wt and query.text_terms.get(t, 0) < 1.0
-            }
+            found = translations(tokenize(w))
             if sum(found.values()) > sum(verbatim.get(s, {}).values()):
                 verbatim[s] = found
 
@@ -340,14 +343,10 @@ def sentence_cover(
             # English sentence that has the question's own word has what they stand for, or a
             # Chinese sentence would outscore the English one that says the same thing
             if detect_lang(st) == "en":
-                for s in covered.copy():
-                    covered |= {k: w for k, w in verbatim.get(s, {}).items() if k not in covered}
+                for s in list(covered):
+                    covered |= verbatim.get(s, {})
             else:
-                covered |= {
-                    "zh:" + t: 0.5 * w
-                    for t, w in wt.items()
-                    if t in toks and query.text_terms.get(t, 0) < 1.0
-                }
+                covered |= translations(toks)
             return covered
         return {t: w for t, w in wt.items() if t in toks}
 
