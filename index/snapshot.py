@@ -271,7 +271,8 @@ class IndexSnapshot:
         str, int
     ]  # document frequency of each token over chunks (for IDF weighting of sentences)
     df_gloss: Mapping[str, int]
-    # per chunk, True where it is written in Chinese: lexical scores are compared within one language
+    # per chunk, True where its document is written in Chinese: lexical scores are compared within one
+    # language (``_document_language``)
     chinese: np.ndarray
     segments: list[Segment] = field(default_factory=list)
     catalog: Catalog = field(default_factory=lambda: Catalog(None))
@@ -372,6 +373,40 @@ def load_snapshot(
     )
 
 
+def _document_language(chinese: np.ndarray, rows: _Rows) -> np.ndarray:
+    """Each chunk's *document's* language: the one most of its text is written in.
+
+    Retrieval compares lexical scores only among passages of one language, and lifts each
+    language's best passage to meet the others' on the aligned cosine alone. An English table or
+    reference list inside a Chinese report would be "the best English passage" for matching next to
+    nothing, and outrank the report's own better passages (measured on the seeds: hybrid MRR 0.850,
+    lexical alone 0.864). It is part of a Chinese source and is ranked among its passages; a corpus of
+    English and Chinese documents keeps its languages apart as before."""
+    if not chinese.size:
+        return chinese
+    han = np.zeros(len(chinese))
+    total = np.zeros(len(chinese))
+    doc_of: list[str] = []
+    for row in rows.all("SELECT id, doc, length(text) AS n FROM chunks ORDER BY id"):
+        i = int(row["id"])
+        if i < len(chinese):
+            doc_of.append(row["doc"])
+            total[i] = row["n"]
+            han[i] = row["n"] if chinese[i] else 0.0
+    if len(doc_of) != len(chinese):
+        return chinese
+    share: dict[str, list[float]] = {}
+    for d, h, t in zip(doc_of, han, total, strict=True):
+        acc = share.setdefault(d, [0.0, 0.0])
+        acc[0] += h
+        acc[1] += t
+    return np.fromiter(
+        (share[d][0] * 2 >= share[d][1] if share[d][1] else c for d, c in zip(doc_of, chinese, strict=True)),
+        dtype=bool,
+        count=len(chinese),
+    )
+
+
 def _load_segment(seg_dir: Path, dim: int) -> Segment:
     small = seg_dir / SEGMENT_FILE
     own = json.loads(small.read_text(encoding="utf-8")) if small.is_file() else read_manifest(seg_dir)
@@ -388,6 +423,7 @@ def _load_segment(seg_dir: Path, dim: int) -> Segment:
         chinese = np.fromiter((detect_lang(c.text) == "zh" for c in table), dtype=bool, count=n)
     if len(chinese) != n:
         raise NotFoundError(f"index segment {seg_dir} is damaged (chunk flags do not match); rebuild it")
+    chinese = _document_language(chinese, rows)
     store = load_vector_store(
         own.get("vector_store", "faiss"), dim, seg_dir / "vectors", own.get("vector_index")
     )

@@ -333,9 +333,10 @@ def sentence_cover(
             # a Chinese question over an English sentence: a question word counts as covered
             # when the sentence has it (a name, a figure) or one of its English glosses
             stems = set(english_stems(st))
-            return {
-                t: w for t, w in wt.items() if t in toks or any(g in stems for g in query.glosses.get(t, ()))
-            }
+            hit = {t for t in wt if t in toks or any(g in stems for g in query.glosses.get(t, ()))}
+            # a question word's pieces (环保 in 环保主义者) are covered with it, as a Chinese sentence
+            # writing the word has them too: their own glosses ("protect", "ism") miss the English word
+            return {t: w for t, w in wt.items() if t in hit or any(t in h for h in hit if _HAN.match(t))}
         if wg and lexicon is not None:
             gl = with_names(set(gloss_tokens(st, lexicon, tok_list)), st)
             covered = {t: w for t, w in wg.items() if t in gl}

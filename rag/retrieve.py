@@ -14,6 +14,8 @@ fused instead, and every signal that is not comparable across languages is *norm
 passage's language*: BM25 as the share by which a passage falls short of the best BM25 score among
 passages of that language, e5 as the distance to the best e5 cosine there (so the best passage of each
 language scores 0 on both, and a language the question's words cannot match loses nothing for it).
+A passage's language is its document's (``IndexSnapshot.chinese``): an English table inside a Chinese
+report is one of the report's passages, not the best of an English group of its own.
 Within one language the signals rank as usual; between the best passages of two languages, the aligned
 USE cosine decides. On a corpus in one language this is plain score fusion. The weights are fitted on
 ``shared/train`` (see ``FusionWeights``).

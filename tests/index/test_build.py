@@ -162,3 +162,27 @@ def test_a_directory_skips_files_without_text_and_says_why(tmp_path: Path, caplo
 def test_check_doc_id_rejects(name: str) -> None:
     with pytest.raises(InputError):
         build_mod.check_doc_id(name)
+
+
+def test_a_passage_takes_its_documents_language(tmp_path: Path, fake_embedder, lexicon) -> None:
+    # an English table inside a Chinese report is ranked among the report's passages, not as the
+    # best passage of an English group of its own; a document in English stays English
+    report = (
+        "招商银行国际研究报告\n\n"
+        + "我们认为中国软件行业的复苏仍在继续,云业务收入增长有望维持强劲,人工智能应用持续落地。" * 6
+        + "\n\n- Kingdee (268 HK) Recovery in revenue growth\n- Alibaba (BABA US) Quick commerce\n\n"
+        + "我们维持行业优于大市评级,建议关注估值合理且现金流稳健的龙头公司。" * 6
+        + "\n"
+    )
+    _build(
+        tmp_path,
+        fake_embedder,
+        lexicon,
+        upsert=[Source("report.txt", report), Source("b.md", DOC_B)],
+        params=ChunkParams(max_tokens=40, hard_max_tokens=80),
+    )
+    snap = load_snapshot(tmp_path, fake_embedder.model_id, fake_embedder.dim)
+    table = [i for i, c in enumerate(snap.chunks) if c.doc == "report.txt" and "Kingdee" in c.text]
+    assert table and "我们" not in snap.chunks[table[0]].text  # a chunk of its own, in English
+    assert all(snap.chinese[i] for i, c in enumerate(snap.chunks) if c.doc == "report.txt")
+    assert not any(snap.chinese[i] for i, c in enumerate(snap.chunks) if c.doc == "b.md")

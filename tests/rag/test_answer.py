@@ -860,3 +860,29 @@ def test_an_english_name_is_read_from_one_chinese_word_not_gathered_across_words
     assert all(c.doc != "law.md" for c in ans.citations)
     # the same sentence answers when the question names no place
     assert any(c.doc == "law.md" for c in eng.ask("Which law recognised two kinds of schools?").citations)
+
+
+def test_a_chinese_question_word_covers_its_pieces_in_an_english_sentence(
+    tmp_path: Path, shared_cache: Path, fake_embedder: FakeEmbedder
+) -> None:
+    from rag.answer import _term_weights, sentence_cover
+
+    # the segmenter gives 环保主义者 and its pieces (环保, 主义者) as question terms; a Chinese
+    # sentence writing the word has the pieces too, and so has the English sentence its gloss
+    # ("environmentalist") covers: not only the whole word's share
+    eng = _engine_over(
+        tmp_path,
+        shared_cache,
+        fake_embedder,
+        "forest.md",
+        "# Forest\n\nEnvironmentalists are concerned about the loss of biodiversity.\n\n"
+        "Amazonian forests hold a great deal of carbon.\n",
+    )
+    q = eng.analyze("环保主义者担心什么?")
+    wt, wg = _term_weights(q, eng.snapshot)
+    pieces = [t for t in wt if t != "环保主义者" and t in "环保主义者"]
+    assert "环保主义者" in wt and pieces
+    covered = sentence_cover(q, wt, wg, eng.lexicon)("Environmentalists are concerned about the loss.")
+    assert "环保主义者" in covered and all(t in covered for t in pieces)
+    # a sentence without the word gets none of its pieces
+    assert not any(t in sentence_cover(q, wt, wg, eng.lexicon)("Forests hold carbon.") for t in pieces)
