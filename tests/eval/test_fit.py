@@ -87,3 +87,29 @@ def test_abstention_fit_reports_weights_threshold_and_operating_points(
     assert 0.0 <= out["min_confidence"] <= 1.0
     assert out["train_false_abstention"] == 0.0  # the threshold refuses no answerable question
     assert [p["max_false"] for p in out["operating_points"]] == [0.01, 0.02, 0.03, 0.05, 0.08]
+
+
+def test_hidden_evidence_asks_each_answerable_question_again_without_its_documents(
+    tmp_path: Path, shared_cache: Path
+) -> None:
+    engine = _engine(tmp_path, shared_cache)
+    items = _items(engine)
+    asked: list[tuple[str, object]] = []
+    ask = engine.ask
+
+    def recording(question: str, filters=None):  # type: ignore[no-untyped-def]
+        asked.append((question, filters))
+        return ask(question, filters)
+
+    engine.ask = recording  # type: ignore[method-assign]
+    plain = fit_abstention(engine, items, max_false=0.0)
+    assert all(f is None for _, f in asked)
+    asked.clear()
+    out = fit_abstention(engine, items, max_false=0.0, hide_evidence=True)
+    hidden = {q: f for q, f in asked if f is not None}
+    # 50亿元 is stated only in the digest: asked again without it, as a near-miss question
+    assert set(hidden) == {"阶跃星辰融资多少?"}
+    assert "digest.txt" not in hidden["阶跃星辰融资多少?"].docs  # type: ignore[attr-defined]
+    assert "dup.md" in hidden["阶跃星辰融资多少?"].docs  # type: ignore[attr-defined]
+    # the Meta figure is restated in dup.md: without the digest it is still answerable, so not asked
+    assert out["n"] >= plain["n"]
