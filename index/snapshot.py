@@ -28,6 +28,7 @@ from index.build import (
     SEGMENT_FILE,
     check_manifest,
     current_generation,
+    document_chinese,
     read_manifest,
     row_chunk,
 )
@@ -374,30 +375,18 @@ def load_snapshot(
 
 
 def _document_language(chinese: np.ndarray, rows: _Rows) -> np.ndarray:
-    """Each chunk's *document's* language: the one most of its text is written in.
-
-    Retrieval compares lexical scores only among passages of one language, and lifts each
-    language's best passage to meet the others' on the aligned cosine alone. An English table or
-    reference list inside a Chinese report would be "the best English passage" for matching next to
-    nothing, and outrank the report's own better passages (measured on the seeds: hybrid MRR 0.850,
-    lexical alone 0.864). It is part of a Chinese source and is ranked among its passages; a corpus of
-    English and Chinese documents keeps its languages apart as before."""
+    """Each chunk's document's language (``document_chinese``), for an index written when the flags
+    were each chunk's own: computed once at load, from the chunks' lengths (a table scan)."""
     found = rows.all("SELECT doc, length(text) AS n FROM chunks ORDER BY id")
     if len(found) != len(chinese):
         return chinese
-    share: dict[str, list[int]] = {}  # per document: characters in Chinese chunks, in all chunks
+    per_doc: dict[str, tuple[list[bool], list[int]]] = {}
     for row, zh in zip(found, chinese, strict=True):
-        acc = share.setdefault(row["doc"], [0, 0])
-        acc[0] += row["n"] if zh else 0
-        acc[1] += row["n"]
-    return np.fromiter(
-        (
-            2 * share[row["doc"]][0] >= share[row["doc"]][1] if share[row["doc"]][1] else bool(zh)
-            for row, zh in zip(found, chinese, strict=True)
-        ),
-        dtype=bool,
-        count=len(chinese),
-    )
+        flags, lengths = per_doc.setdefault(row["doc"], ([], []))
+        flags.append(bool(zh))
+        lengths.append(int(row["n"]))
+    doc_zh = {d: document_chinese(f, n) for d, (f, n) in per_doc.items()}
+    return np.fromiter((doc_zh[row["doc"]] for row in found), dtype=bool, count=len(chinese))
 
 
 def _load_segment(seg_dir: Path, dim: int) -> Segment:
@@ -416,7 +405,8 @@ def _load_segment(seg_dir: Path, dim: int) -> Segment:
         chinese = np.fromiter((detect_lang(c.text) == "zh" for c in table), dtype=bool, count=n)
     if len(chinese) != n:
         raise NotFoundError(f"index segment {seg_dir} is damaged (chunk flags do not match); rebuild it")
-    chinese = _document_language(chinese, rows)
+    if own.get("languages") != "document":
+        chinese = _document_language(chinese, rows)
     store = load_vector_store(
         own.get("vector_store", "faiss"), dim, seg_dir / "vectors", own.get("vector_index")
     )

@@ -186,3 +186,22 @@ def test_a_passage_takes_its_documents_language(tmp_path: Path, fake_embedder, l
     assert table and "我们" not in snap.chunks[table[0]].text  # a chunk of its own, in English
     assert all(snap.chinese[i] for i, c in enumerate(snap.chunks) if c.doc == "report.txt")
     assert not any(snap.chinese[i] for i, c in enumerate(snap.chunks) if c.doc == "b.md")
+    expected = snap.chinese.copy()
+    # an index written when the flags were each chunk's own is read the same way
+    import json
+
+    import numpy as np
+
+    from index.build import CHINESE_FLAGS, SEGMENT_FILE
+    from index.normalize import detect_lang
+
+    gen = current_generation(tmp_path)
+    assert gen is not None
+    assert np.load(gen / CHINESE_FLAGS)[table[0]]  # written so: loading reads no chunk text
+    np.save(gen / CHINESE_FLAGS, np.array([detect_lang(c.text) == "zh" for c in snap.chunks]))
+    for name in (SEGMENT_FILE, "manifest.json"):
+        meta = json.loads((gen / name).read_text(encoding="utf-8"))
+        meta.pop("languages")
+        (gen / name).write_text(json.dumps(meta), encoding="utf-8")
+    old = load_snapshot(tmp_path, fake_embedder.model_id, fake_embedder.dim)
+    assert not np.load(gen / CHINESE_FLAGS)[table[0]] and list(old.chinese) == list(expected)
