@@ -33,16 +33,23 @@ def chunk_tokens(chunk: Chunk) -> list[str]:
     return tokenize(chunk.embed_text)
 
 
-def gloss_tokens(text: str, lexicon: Lexicon, tokens: Sequence[str] | None = None) -> list[str]:
-    """English stems for a text: its English words as they are, its Chinese words by their glosses.
+def word_glosses(text: str, lexicon: Lexicon, tokens: Sequence[str] | None = None) -> list[tuple[str, ...]]:
+    """English stems for a text, word by word: its English words' stems as the first group, then
+    each Chinese word's glosses (an English name must be read from one word's glosses, "Hong Kong"
+    from 港股, not gathered across words: ``rag.answer``).
 
     ``tokens`` is ``tokenize(text)`` when the caller already has it (segmentation is the costly part).
     """
-    out = english_stems(normalize(text))
-    for tok in tokenize(text) if tokens is None else tokens:
-        if _HAN_WORD.match(tok):
-            out.extend(lexicon.gloss(tok))
+    out = [tuple(english_stems(normalize(text)))]
+    out += [
+        lexicon.gloss(tok) for tok in (tokenize(text) if tokens is None else tokens) if _HAN_WORD.match(tok)
+    ]
     return out
+
+
+def gloss_tokens(text: str, lexicon: Lexicon, tokens: Sequence[str] | None = None) -> list[str]:
+    """English stems for a text: its English words as they are, its Chinese words by their glosses."""
+    return [t for group in word_glosses(text, lexicon, tokens) for t in group]
 
 
 class LexicalIndex:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
-from index.lexical import gloss_tokens
+from index.lexical import gloss_tokens, word_glosses
 from index.lexicon import Lexicon, english_stems
 from index.normalize import detect_lang, is_traditional, normalize, tokenize
 from index.types import Chunk
@@ -624,7 +624,7 @@ def _satisfies(
     unit: str | None,
     known: list[str],
     lexicon: Lexicon | None = None,
-    glossed: dict[str, list[frozenset[str]]] | None = None,
+    glossed: dict[str, list[tuple[str, ...]]] | None = None,
     kind: str | None = None,
 ) -> bool:
     """What the question pins down must be in the sentence that answers it:
@@ -655,7 +655,7 @@ def _satisfies(
     #   implicit in a sentence ("its R&D spend was..."): the chunk counts
     cache = {} if glossed is None else glossed
 
-    def chunk_glosses(lex: Lexicon) -> list[frozenset[str]]:
+    def chunk_glosses(lex: Lexicon) -> list[tuple[str, ...]]:
         if s.chunk.id not in cache:
             cache[s.chunk.id] = word_glosses(s.chunk.context + "\n" + s.chunk.text, lex)
         return cache[s.chunk.id]
@@ -669,7 +669,7 @@ def _names_one(
     lexicon: Lexicon | None,
     where: str,
     body: str,
-    glosses: Callable[[Lexicon], list[frozenset[str]]],
+    glosses: Callable[[Lexicon], list[tuple[str, ...]]],
 ) -> bool:
     """Whether a passage names one of the names the question asks about that the corpus knows
     (``known``; any passage when there are none): in one of its forms in ``where`` (normalised),
@@ -682,7 +682,7 @@ def _names_one(
         return False
     words = glosses(lexicon)
     if query.lang == "zh":
-        glossed = frozenset().union(*words)
+        glossed = {g for word in words for g in word}
         # a Chinese name in an English passage is written in English: one of its glosses counts
         # (巴黎 -> Paris, 诺曼人 -> Norman), or the corpus word the question's analysis read it as
         # by sound (弗雷斯诺 -> fresno, which the dictionary lacks)
@@ -693,13 +693,6 @@ def _names_one(
     # ("Hong Kong" in 港股, "Hong Kong shares"): all its words among one word's glosses count, not
     # among the passage's ("United" from 单位 and "States" from 国家 name no country)
     return any(_glossed_name(known, g) for g in words)
-
-
-def word_glosses(text: str, lexicon: Lexicon) -> list[frozenset[str]]:
-    """The English stems of each Chinese word of a text, and its English words as one more set."""
-    out = [frozenset(english_stems(normalize(text)))]
-    out += [frozenset(lexicon.gloss(t)) for t in dict.fromkeys(tokenize(text)) if _HAN.match(t)]
-    return out
 
 
 def _glossed_name(names: list[str], glossed: Container[str]) -> bool:
@@ -882,7 +875,7 @@ def compose(
         return abstain(query.text, hits)
     unit = asked_unit(query.text)
     known = _known_entities(query, df_text)
-    glossed: dict[str, list[frozenset[str]]] = {}
+    glossed: dict[str, list[tuple[str, ...]]] = {}
     # a multi-part question's kind is one part's: the other part's sentence need not state it
     kind = None if query.multipart or asks_source(query.text) else asked_kind(query.text)
     sentences = [s for s in ranked if _satisfies(query, s, unit, known, lexicon, glossed, kind)]
