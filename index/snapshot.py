@@ -272,8 +272,8 @@ class IndexSnapshot:
         str, int
     ]  # document frequency of each token over chunks (for IDF weighting of sentences)
     df_gloss: Mapping[str, int]
-    # per chunk, True where its document is written in Chinese: lexical scores are compared within one
-    # language (``_document_language``)
+    # per chunk, True where its document is written in Chinese (``index.build.document_chinese``):
+    # lexical scores are compared within one language
     chinese: np.ndarray
     segments: list[Segment] = field(default_factory=list)
     catalog: Catalog = field(default_factory=lambda: Catalog(None))

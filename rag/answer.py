@@ -338,7 +338,7 @@ def sentence_cover(
             hit = {t for t in wt if t in toks or any(g in stems for g in query.glosses.get(t, ()))}
             # a question word's pieces (环保 in 环保主义者) are covered with it, as a Chinese sentence
             # writing the word has them too: their own glosses ("protect", "ism") miss the English word
-            return {t: w for t, w in wt.items() if t in hit or any(t in h for h in hit if _HAN.match(t))}
+            return {t: w for t, w in wt.items() if t in hit or (_HAN.match(t) and any(t in h for h in hit))}
         if wg and lexicon is not None:
             gl = with_names(set(gloss_tokens(st, lexicon, tok_list)), st)
             covered = {t: w for t, w in wg.items() if t in gl}
