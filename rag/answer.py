@@ -730,7 +730,18 @@ def _about_another(sentence: str, asked: set[str], gazetteer: set[str]) -> bool:
 
 
 def _in_vocabulary(form: str, vocabulary: Mapping[str, int]) -> bool:
-    return form in vocabulary or bool(form) and all(t in vocabulary for t in tokenize(form))
+    """Whether the corpus writes ``form``: as one of its words, or as words it has that spell all
+    of it. A stop word the tokenizer drops leaves a character unspelled: the tagger's "阿和" (from
+    "维基阿和维基解密": 阿, then the conjunction 和) is no name the corpus knows for having 阿."""
+    if form in vocabulary:
+        return True
+    tokens = tokenize(form)
+    spelled = set("".join(tokens))
+    return (
+        bool(tokens)
+        and all(t in vocabulary for t in tokens)
+        and all(c in spelled for c in form if _HAN.match(c))
+    )
 
 
 def _unknown_name(

@@ -170,7 +170,7 @@ def attribution_terms(q: Query) -> frozenset[str]:
 
 # what a Chinese name says its bearer is, after the name itself
 _KIND_SUFFIX = re.compile(
-    r"(?:帝国|王国|公国|共和国|特别行政区|自治区|省|市|县|州|区|镇|乡|村|国|公司|集团)$"
+    r"(?:帝国|王国|公国|共和国|特别行政区|自治区|地区|一带|省|市|县|州|区|镇|乡|村|国|公司|集团)$"
 )
 
 

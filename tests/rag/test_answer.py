@@ -886,3 +886,14 @@ def test_a_chinese_question_word_covers_its_pieces_in_an_english_sentence(
     assert "环保主义者" in covered and all(t in covered for t in pieces)
     # a sentence without the word gets none of its pieces
     assert not any(t in sentence_cover(q, wt, wg, eng.lexicon)("Forests hold carbon.") for t in pieces)
+
+
+def test_a_name_the_corpus_knows_is_spelled_whole_by_its_words() -> None:
+    from rag.answer import _in_vocabulary
+
+    vocabulary = {"阿": 3, "青海": 2, "海地": 1, "地区": 9, "青海地区": 1, "维基": 4}
+    assert _in_vocabulary("青海地区", vocabulary) and _in_vocabulary("维基", vocabulary)
+    # the tagger's "阿和" (维基阿和维基解密: 阿, then the conjunction): the corpus has 阿, and the
+    # stop word 和 the tokenizer drops is no part of a name it writes
+    assert not _in_vocabulary("阿和", vocabulary)
+    assert not _in_vocabulary("", vocabulary)

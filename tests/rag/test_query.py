@@ -126,6 +126,7 @@ def test_a_chinese_name_is_also_written_without_the_kind_of_place_or_body_it_nam
     q = Query(text="", lang="zh")
     assert "曼尼托巴" in q.forms("曼尼托巴省")
     assert "阿里巴巴" in q.forms("阿里巴巴集团")
+    assert "青海" in q.forms("青海地区")  # "the Qinghai region" is Qinghai
     assert q.forms("美国") == ("美国",)  # one character left is no name
     assert q.forms("北京大学") == ("北京大学",)  # a university is not its city
 
