@@ -399,13 +399,15 @@ def _load_segment(seg_dir: Path, dim: int) -> Segment:
         n = int(rows.one("SELECT COUNT(*) AS n FROM chunks", ())["n"])  # type: ignore[index]
     table = ChunkTable(rows, n)
     flags = seg_dir / CHINESE_FLAGS
-    if flags.is_file():
+    stored = flags.is_file()
+    if stored:
         chinese = np.load(flags)
     else:  # written before the flags were stored: computed once from the texts
         chinese = np.fromiter((detect_lang(c.text) == "zh" for c in table), dtype=bool, count=n)
     if len(chinese) != n:
         raise NotFoundError(f"index segment {seg_dir} is damaged (chunk flags do not match); rebuild it")
-    if own.get("languages") != "document":
+    # flags computed here, or stored before they were the documents', are each chunk's own
+    if not (stored and own.get("languages") == "document"):
         chinese = _document_language(chinese, rows)
     store = load_vector_store(
         own.get("vector_store", "faiss"), dim, seg_dir / "vectors", own.get("vector_index")

@@ -205,3 +205,11 @@ def test_a_passage_takes_its_documents_language(tmp_path: Path, fake_embedder, l
         (gen / name).write_text(json.dumps(meta), encoding="utf-8")
     old = load_snapshot(tmp_path, fake_embedder.model_id, fake_embedder.dim)
     assert not np.load(gen / CHINESE_FLAGS)[table[0]] and list(old.chinese) == list(expected)
+    # and so is one whose flags file is gone, however its manifest describes them: the flags are then
+    # computed from the texts, each chunk's own
+    for name in (SEGMENT_FILE, "manifest.json"):
+        meta = json.loads((gen / name).read_text(encoding="utf-8"))
+        (gen / name).write_text(json.dumps({**meta, "languages": "document"}), encoding="utf-8")
+    (gen / CHINESE_FLAGS).unlink()
+    gone = load_snapshot(tmp_path, fake_embedder.model_id, fake_embedder.dim)
+    assert list(gone.chinese) == list(expected)
